@@ -1,0 +1,334 @@
+//! The bitmap and the 64-ary summary tree above it.
+//!
+//! Positions here are offsets from the pool's first address (`0..2^order`); the tree knows nothing of
+//! addresses, reservations or policies.
+//!
+//! # Shape
+//! Level 0 is the bitmap, one `u64` word per 64 addresses, a set bit meaning "not available".
+//! Every level above has one node per 64 nodes below. A node at level `l` covers `2^(6l+6)`
+//! addresses and stores `6l + 1` masks: bit `i` of `masks[k]` is set iff child `i` holds an aligned
+//! free block of order `>= k`; `masks[6l]` is therefore "child `i` is entirely free". A block of an
+//! order larger than a child's span is an aligned run of entirely free children, found with the same
+//! bit tricks as inside a word ([`crate::bits`]). Every search is one descent, a `tzcnt` per level.
+//!
+//! # Laziness
+//! Levels 0 to 2 are stored in chunks of 2^18 addresses (32 KiB of bitmap, 3.6 KiB of summaries),
+//! created on first touch; an untouched chunk is [`Slot::Free`], and one marked whole by a large
+//! block is [`Slot::Full`]. Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh
+//! /0 therefore holds about 430 KiB, and a dense pool 1.11 bits per address.
+
+mod search;
+mod update;
+mod validate;
+
+use crate::bits::{low_bits, run_level};
+
+/// Address order of a chunk: the subtree of one level-2 node.
+const CHUNK_ORDER: u32 = 18;
+/// Words in a full chunk.
+const CHUNK_WORDS: usize = 1 << (CHUNK_ORDER - 6);
+
+/// Masks stored by a node at `level` (`>= 1`).
+const fn stride(level: u32) -> usize {
+    6 * level as usize + 1
+}
+
+/// One chunk's storage.
+#[derive(Clone, Debug)]
+enum Slot {
+    /// Never touched, or marked free as a whole.
+    Free,
+    /// Marked used as a whole by a block of order >= 18.
+    Full,
+    /// Layout: level-2 node masks, then level-1 node masks, then the bitmap words.
+    Mixed(Box<[u64]>),
+}
+
+/// Where each part of a chunk lives inside [`Slot::Mixed`] data.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// Offset of the level-1 masks.
+    l1: usize,
+    /// Offset of the bitmap words.
+    words: usize,
+    /// Number of bitmap words.
+    word_count: usize,
+    /// Number of level-1 nodes.
+    l1_count: usize,
+    /// Whether the chunk has a level-2 node.
+    has_l2: bool,
+}
+
+impl Layout {
+    fn len(&self) -> usize {
+        self.words + self.word_count
+    }
+}
+
+/// The bitmap and its summary tree for a pool of `2^order` addresses.
+#[derive(Clone, Debug)]
+pub(crate) struct Tree {
+    /// log2 of the number of addresses (0..=32).
+    order: u32,
+    /// Highest level; the root is the only node there (0: the root is the single word).
+    top: u32,
+    layout: Layout,
+    slots: Vec<Slot>,
+    /// `upper[l - 3]` holds the masks of level `l` (3..=top), `stride(l)` per node.
+    upper: Vec<Vec<u64>>,
+    /// Children of the root that exist (the root may have fewer than 64).
+    root_children: u64,
+}
+
+impl Tree {
+    /// A tree with every address free.
+    pub(crate) fn new(order: u32) -> Tree {
+        debug_assert!(order <= 32);
+        let word_order = order.saturating_sub(6);
+        let top = word_order.div_ceil(6);
+        let root_children = if top == 0 {
+            low_bits(1 << order)
+        } else {
+            low_bits(1 << (word_order - 6 * (top - 1)))
+        };
+        let chunked = top >= 3;
+        let word_count = if chunked {
+            CHUNK_WORDS
+        } else {
+            1 << word_order
+        };
+        let l1_count = match top {
+            0 => 0,
+            1 | 2 => 1 << word_order.saturating_sub(6),
+            _ => 64,
+        };
+        let has_l2 = top >= 2;
+        let l1 = if has_l2 { stride(2) } else { 0 };
+        let layout = Layout {
+            l1,
+            words: l1 + l1_count * stride(1),
+            word_count,
+            l1_count,
+            has_l2,
+        };
+        let chunk_count = if chunked {
+            1usize << (order - CHUNK_ORDER)
+        } else {
+            1
+        };
+        let upper = (3..=top)
+            .map(|level| {
+                let nodes = 1usize << word_order.saturating_sub(6 * level);
+                vec![0; nodes * stride(level)]
+            })
+            .collect();
+        let mut tree = Tree {
+            order,
+            top,
+            layout,
+            slots: vec![Slot::Free; chunk_count],
+            upper,
+            root_children,
+        };
+        if !chunked {
+            // Small pools are one chunk, stored from the start: nothing to gain from laziness.
+            tree.materialize(0);
+        }
+        tree.rebuild_upper();
+        tree
+    }
+
+    /// log2 of the number of positions.
+    pub(crate) fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// Number of positions.
+    pub(crate) fn size(&self) -> u64 {
+        1u64 << self.order
+    }
+
+    /// Whether position `pos` is used.
+    #[inline]
+    pub(crate) fn get(&self, pos: u64) -> bool {
+        match &self.slots[chunk_of(pos)] {
+            Slot::Free => false,
+            Slot::Full => true,
+            Slot::Mixed(data) => {
+                data[self.layout.words + word_in_chunk(pos)] >> (pos & 63) & 1 == 1
+            }
+        }
+    }
+
+    /// The order of the largest aligned free block, or `None` if nothing is free.
+    pub(crate) fn max_free_order(&self) -> Option<u32> {
+        self.root_level().checked_sub(1)
+    }
+
+    /// Bytes held on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let slots = self.slots.capacity() * size_of::<Slot>();
+        let chunks: usize = self
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Mixed(data) => data.len() * size_of::<u64>(),
+                _ => 0,
+            })
+            .sum();
+        let upper: usize = self
+            .upper
+            .iter()
+            .map(|level| level.capacity() * size_of::<u64>())
+            .sum();
+        slots + chunks + upper + self.upper.capacity() * size_of::<Vec<u64>>()
+    }
+
+    /// Level (see [`run_level`]) of the whole tree.
+    fn root_level(&self) -> u32 {
+        if self.top >= 3 {
+            node_level(
+                &self.upper[self.top as usize - 3][..stride(self.top)],
+                self.top,
+            )
+        } else {
+            self.chunk_level(0)
+        }
+    }
+
+    /// Level of chunk `j` as a whole.
+    fn chunk_level(&self, j: usize) -> u32 {
+        match &self.slots[j] {
+            Slot::Free => CHUNK_ORDER + 1,
+            Slot::Full => 0,
+            Slot::Mixed(data) => self.chunk_data_level(data),
+        }
+    }
+
+    fn chunk_data_level(&self, data: &[u64]) -> u32 {
+        let layout = &self.layout;
+        if layout.has_l2 {
+            node_level(&data[..stride(2)], 2)
+        } else if layout.l1_count > 0 {
+            node_level(&data[layout.l1..layout.l1 + stride(1)], 1)
+        } else {
+            run_level(!data[layout.words])
+        }
+    }
+
+    /// Turns a uniform chunk into stored bits and summaries, and returns them.
+    fn materialize(&mut self, j: usize) -> &mut [u64] {
+        let fill = match self.slots[j] {
+            Slot::Mixed(_) => None,
+            Slot::Free => Some(0),
+            Slot::Full => Some(!0),
+        };
+        if let Some(fill) = fill {
+            let mut data = vec![0u64; self.layout.len()].into_boxed_slice();
+            data[self.layout.words..].fill(fill);
+            if self.order < 6 {
+                // Positions past the pool's end are permanently used.
+                data[self.layout.words] |= !low_bits(1 << self.order);
+            }
+            self.rebuild_chunk(&mut data);
+            self.slots[j] = Slot::Mixed(data);
+        }
+        match &mut self.slots[j] {
+            Slot::Mixed(data) => data,
+            _ => unreachable!("chunk was just materialized"),
+        }
+    }
+
+    /// Recomputes a chunk's summaries from its bitmap words.
+    fn rebuild_chunk(&self, data: &mut [u64]) {
+        let layout = self.layout;
+        if layout.l1_count == 0 {
+            return;
+        }
+        let (summaries, words) = data.split_at_mut(layout.words);
+        let (l2, l1) = summaries.split_at_mut(layout.l1);
+        l1.fill(0);
+        for (w, &word) in words.iter().enumerate() {
+            let masks = &mut l1[(w >> 6) * stride(1)..][..stride(1)];
+            set_child_level(masks, w & 63, run_level(!word));
+        }
+        if layout.has_l2 {
+            l2.fill(0);
+            for i in 0..layout.l1_count {
+                let level = node_level(&l1[i * stride(1)..][..stride(1)], 1);
+                set_child_level(l2, i, level);
+            }
+        }
+    }
+
+    /// Recomputes levels 3 and up from the chunks.
+    fn rebuild_upper(&mut self) {
+        for level in 3..=self.top {
+            let below = level as usize - 3;
+            let child_count = if level == 3 {
+                self.slots.len()
+            } else {
+                self.upper[below - 1].len() / stride(level - 1)
+            };
+            let mut masks = vec![0u64; self.upper[below].len()];
+            for child in 0..child_count {
+                let child_level = if level == 3 {
+                    self.chunk_level(child)
+                } else {
+                    node_level(
+                        &self.upper[below - 1][child * stride(level - 1)..][..stride(level - 1)],
+                        level - 1,
+                    )
+                };
+                set_child_level(
+                    &mut masks[(child >> 6) * stride(level)..][..stride(level)],
+                    child & 63,
+                    child_level,
+                );
+            }
+            self.upper[below] = masks;
+        }
+    }
+}
+
+/// Chunk holding position `pos`.
+#[inline(always)]
+fn chunk_of(pos: u64) -> usize {
+    (pos >> CHUNK_ORDER) as usize
+}
+
+/// Index, inside its chunk, of the word holding position `pos`.
+#[inline(always)]
+fn word_in_chunk(pos: u64) -> usize {
+    (pos >> 6) as usize & (CHUNK_WORDS - 1)
+}
+
+/// Level of a node at `level` from its masks: the order of its largest free block, plus one.
+#[inline]
+fn node_level(masks: &[u64], level: u32) -> u32 {
+    let span = 6 * level as usize;
+    let whole = masks[span];
+    if whole != 0 {
+        return span as u32 + run_level(whole);
+    }
+    for k in (0..span).rev() {
+        if masks[k] != 0 {
+            return k as u32 + 1;
+        }
+    }
+    0
+}
+
+/// Writes a child's level into its parent's masks (bit set in `masks[k]` iff `k < level`).
+/// Returns whether anything changed.
+#[inline]
+fn set_child_level(masks: &mut [u64], child: usize, level: u32) -> bool {
+    let bit = 1u64 << child;
+    let mut changed = 0;
+    for (k, mask) in masks.iter_mut().enumerate() {
+        let want = if (k as u32) < level { bit } else { 0 };
+        changed |= (*mask & bit) ^ want;
+        *mask = (*mask & !bit) | want;
+    }
+    changed != 0
+}

@@ -1,0 +1,245 @@
+//! Searches: one descent from the root, choosing a child per level from the summary masks.
+
+use super::{CHUNK_ORDER, Slot, Tree, chunk_of, stride, word_in_chunk};
+use crate::bits::{aligned_runs, best_run, bits_from};
+
+/// What a search looks for.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// An aligned free block of this order.
+    Free(u32),
+    /// A used position.
+    Used,
+}
+
+/// A node's answer to a search.
+enum Pick {
+    /// The block starts at this offset inside the node (it spans several children).
+    Here(u64),
+    /// Children that hold a match, to try lowest first.
+    Children(u64),
+}
+
+impl Tree {
+    /// Start of the lowest aligned free block of order `k` that starts at or after `bound`.
+    #[inline]
+    pub(crate) fn find_first(&self, k: u32, bound: u64) -> Option<u64> {
+        debug_assert!(k <= self.order);
+        if bound >= self.size() {
+            return None;
+        }
+        self.search(self.top, 0, bound, Target::Free(k))
+    }
+
+    /// Lowest free position at or after `bound`. Looks at `bound`'s own word before descending, so
+    /// walking short runs costs O(1) each.
+    pub(crate) fn next_free(&self, bound: u64) -> Option<u64> {
+        if bound >= self.size() {
+            return None;
+        }
+        let hits = !self.word(bound >> 6) & bits_from(bound & 63);
+        if hits != 0 {
+            return Some((bound & !63) + u64::from(hits.trailing_zeros()));
+        }
+        self.search(self.top, 0, bound, Target::Free(0))
+    }
+
+    /// Lowest used position at or after `bound`, with the same first look as [`Tree::next_free`].
+    pub(crate) fn next_used(&self, bound: u64) -> Option<u64> {
+        if bound >= self.size() {
+            return None;
+        }
+        let hits = self.word(bound >> 6) & bits_from(bound & 63);
+        let found = if hits != 0 {
+            Some((bound & !63) + u64::from(hits.trailing_zeros()))
+        } else {
+            self.search(self.top, 0, bound, Target::Used)
+        };
+        found.filter(|&pos| pos < self.size())
+    }
+
+    /// Start of an aligned free block of order `k` chosen by best fit: at every level, the child whose
+    /// largest free block is the smallest that still holds it.
+    pub(crate) fn find_best(&self, k: u32) -> Option<u64> {
+        debug_assert!(k <= self.order);
+        self.best(self.top, 0, k)
+    }
+
+    /// The 64 positions of bitmap word `w` (counted from the pool's start).
+    pub(crate) fn word(&self, w: u64) -> u64 {
+        let pos = w << 6;
+        match &self.slots[chunk_of(pos)] {
+            Slot::Free => 0,
+            Slot::Full => !0,
+            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)],
+        }
+    }
+
+    /// Searches node `idx` of `level`; `bound` and the result are relative to the node's start.
+    fn search(&self, level: u32, idx: usize, bound: u64, target: Target) -> Option<u64> {
+        if level < 3 {
+            return self.search_chunk(if self.top >= 3 { idx } else { 0 }, bound, target);
+        }
+        let masks = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
+        let pick = pick(masks, level, self.valid_children(level), bound, target)?;
+        self.descend(pick, level, bound, |child, child_bound| {
+            self.search(level - 1, idx * 64 + child, child_bound, target)
+        })
+    }
+
+    fn search_chunk(&self, j: usize, bound: u64, target: Target) -> Option<u64> {
+        match (&self.slots[j], target) {
+            (Slot::Free, Target::Free(k)) => {
+                let start = bound.next_multiple_of(1 << k);
+                (start + (1 << k) <= 1 << CHUNK_ORDER).then_some(start)
+            }
+            (Slot::Free, Target::Used) | (Slot::Full, Target::Free(_)) => None,
+            (Slot::Full, Target::Used) => Some(bound),
+            (Slot::Mixed(data), _) => self.search_in_chunk(data, self.top.min(2), 0, bound, target),
+        }
+    }
+
+    fn search_in_chunk(
+        &self,
+        data: &[u64],
+        level: u32,
+        i: usize,
+        bound: u64,
+        target: Target,
+    ) -> Option<u64> {
+        if level == 0 {
+            let word = data[self.layout.words + i];
+            let hits = match target {
+                Target::Free(k) => aligned_runs(!word, k),
+                Target::Used => word,
+            } & bits_from(bound);
+            return (hits != 0).then(|| u64::from(hits.trailing_zeros()));
+        }
+        let at = if level == 2 {
+            0
+        } else {
+            self.layout.l1 + i * stride(1)
+        };
+        let masks = &data[at..][..stride(level)];
+        let pick = pick(masks, level, self.valid_children(level), bound, target)?;
+        self.descend(pick, level, bound, |child, child_bound| {
+            self.search_in_chunk(data, level - 1, i * 64 + child, child_bound, target)
+        })
+    }
+
+    /// Follows a node's pick: the first child that answers wins. Only the child holding `bound` can
+    /// fail (the masks promise a match in every other candidate), so this loops at most twice.
+    #[inline]
+    fn descend(
+        &self,
+        pick: Pick,
+        level: u32,
+        bound: u64,
+        mut child_search: impl FnMut(usize, u64) -> Option<u64>,
+    ) -> Option<u64> {
+        let span = 6 * level;
+        let mut children = match pick {
+            Pick::Here(offset) => return Some(offset),
+            Pick::Children(children) => children,
+        };
+        let bound_child = (bound >> span) as usize;
+        while children != 0 {
+            let child = children.trailing_zeros() as usize;
+            let child_bound = if child == bound_child {
+                bound & ((1 << span) - 1)
+            } else {
+                0
+            };
+            if let Some(found) = child_search(child, child_bound) {
+                return Some(((child as u64) << span) + found);
+            }
+            children &= children - 1;
+        }
+        None
+    }
+
+    fn best(&self, level: u32, idx: usize, k: u32) -> Option<u64> {
+        if level < 3 {
+            return match &self.slots[if self.top >= 3 { idx } else { 0 }] {
+                Slot::Free => Some(0),
+                Slot::Full => None,
+                Slot::Mixed(data) => self.best_in_chunk(data, self.top.min(2), 0, k),
+            };
+        }
+        let masks = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
+        match pick_best(masks, level, k)? {
+            Pick::Here(offset) => Some(offset),
+            Pick::Children(child) => {
+                let child = child as usize;
+                let found = self.best(level - 1, idx * 64 + child, k)?;
+                Some(((child as u64) << (6 * level)) + found)
+            }
+        }
+    }
+
+    fn best_in_chunk(&self, data: &[u64], level: u32, i: usize, k: u32) -> Option<u64> {
+        if level == 0 {
+            return best_run(!data[self.layout.words + i], k).map(u64::from);
+        }
+        let at = if level == 2 {
+            0
+        } else {
+            self.layout.l1 + i * stride(1)
+        };
+        match pick_best(&data[at..][..stride(level)], level, k)? {
+            Pick::Here(offset) => Some(offset),
+            Pick::Children(child) => {
+                let child = child as usize;
+                let found = self.best_in_chunk(data, level - 1, i * 64 + child, k)?;
+                Some(((child as u64) << (6 * level)) + found)
+            }
+        }
+    }
+
+    /// Children that exist under a node of `level` (only the root may have fewer than 64).
+    #[inline(always)]
+    fn valid_children(&self, level: u32) -> u64 {
+        if level == self.top {
+            self.root_children
+        } else {
+            !0
+        }
+    }
+}
+
+/// Candidates at one node for a first-at-or-after-`bound` search.
+#[inline(always)]
+fn pick(masks: &[u64], level: u32, valid: u64, bound: u64, target: Target) -> Option<Pick> {
+    let span = 6 * level;
+    let whole = masks[span as usize];
+    let children = match target {
+        Target::Free(k) if k > span => {
+            // A run of entirely free children, aligned to the block.
+            let runs = aligned_runs(whole, k - span);
+            let first_child = bound.div_ceil(1 << span);
+            let runs = runs & bits_from(first_child);
+            return (runs != 0).then(|| Pick::Here(u64::from(runs.trailing_zeros()) << span));
+        }
+        Target::Free(k) => masks[k as usize],
+        Target::Used => !whole & valid,
+    } & bits_from(bound >> span);
+    (children != 0).then_some(Pick::Children(children))
+}
+
+/// The best-fit choice at one node: a run of whole children for large blocks, else the lowest child
+/// whose largest free block is the smallest that fits (`Pick::Children` holds its index).
+#[inline]
+fn pick_best(masks: &[u64], level: u32, k: u32) -> Option<Pick> {
+    let span = 6 * level;
+    let whole = masks[span as usize];
+    if k > span {
+        return best_run(whole, k - span).map(|run| Pick::Here(u64::from(run) << span));
+    }
+    for order in k as usize..span as usize {
+        let exact = masks[order] & !masks[order + 1];
+        if exact != 0 {
+            return Some(Pick::Children(u64::from(exact.trailing_zeros())));
+        }
+    }
+    best_run(whole, 0).map(|child| Pick::Children(u64::from(child)))
+}

@@ -1,0 +1,171 @@
+//! Marking positions used or free, and carrying the change up the summary levels.
+
+use super::{
+    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, stride,
+    word_in_chunk,
+};
+use crate::bits::{low_bits, run_level};
+
+impl Tree {
+    /// Marks one free position used.
+    #[inline]
+    pub(crate) fn set(&mut self, pos: u64) {
+        self.flip(pos, true);
+    }
+
+    /// Marks one used position free.
+    #[inline]
+    pub(crate) fn clear(&mut self, pos: u64) {
+        self.flip(pos, false);
+    }
+
+    /// Flips one position. A word's level can only fall when a bit is set and rise when one is
+    /// cleared, so each step up reads one parent bit to learn whether anything changed and stops there.
+    #[inline]
+    fn flip(&mut self, pos: u64, used: bool) {
+        let (top, layout) = (self.top, self.layout);
+        let j = chunk_of(pos);
+        let data = self.materialize(j);
+        let wi = word_in_chunk(pos);
+        let word = &mut data[layout.words + wi];
+        let bit = 1u64 << (pos & 63);
+        debug_assert_eq!(
+            *word & bit == 0,
+            used,
+            "flip of a position already in that state"
+        );
+        *word ^= bit;
+        if top == 0 {
+            return;
+        }
+        let mut level = run_level(!*word);
+        let l1 = layout.l1 + (wi >> 6) * stride(1);
+        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) {
+            return;
+        }
+        if top == 1 {
+            return;
+        }
+        level = node_level(&data[l1..][..stride(1)], 1);
+        if !update_child(&mut data[..stride(2)], wi >> 6, level, used) || top == 2 {
+            return;
+        }
+        level = node_level(&data[..stride(2)], 2);
+        self.propagate_upper(j, level, used);
+    }
+
+    /// Carries chunk `j`'s new level up through levels 3 and up.
+    fn propagate_upper(&mut self, j: usize, mut level: u32, used: bool) {
+        let mut idx = j;
+        for l in 3..=self.top {
+            let masks = &mut self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
+            if !update_child(masks, idx & 63, level, used) {
+                return;
+            }
+            level = node_level(masks, l);
+            idx >>= 6;
+        }
+    }
+
+    /// Marks positions `start..end` used (`used`) or free; every position must be in the other state
+    /// (or, for `used == false`, may already be free). Costs O(words touched + levels).
+    pub(crate) fn fill(&mut self, start: u64, end: u64, used: bool) {
+        debug_assert!(start < end && end <= self.size());
+        let chunk_size = 1u64 << CHUNK_ORDER.min(self.order);
+        let mut lo = start;
+        while lo < end {
+            let j = chunk_of(lo);
+            let chunk_start = (j as u64) << CHUNK_ORDER;
+            let hi = end.min(chunk_start + chunk_size);
+            let level = if self.top >= 3 && lo == chunk_start && hi == chunk_start + chunk_size {
+                self.slots[j] = if used { Slot::Full } else { Slot::Free };
+                if used { 0 } else { CHUNK_ORDER + 1 }
+            } else {
+                self.fill_in_chunk(j, lo - chunk_start, hi - chunk_start, used)
+            };
+            if self.top >= 3 {
+                self.set_upper_child(j, level);
+            }
+            lo = hi;
+        }
+    }
+
+    /// Fills `lo..hi` (relative to chunk `j`) and refreshes the chunk's summaries; returns its level.
+    fn fill_in_chunk(&mut self, j: usize, lo: u64, hi: u64, used: bool) -> u32 {
+        let layout = self.layout;
+        let data = self.materialize(j);
+        let (first, last) = ((lo >> 6) as usize, ((hi - 1) >> 6) as usize);
+        for w in first..=last {
+            let from = if w == first { lo & 63 } else { 0 };
+            let to = if w == last { ((hi - 1) & 63) + 1 } else { 64 };
+            let bits = low_bits((to - from) as u32) << from;
+            let word = &mut data[layout.words + w];
+            *word = if used { *word | bits } else { *word & !bits };
+        }
+        if layout.l1_count == 0 {
+            return run_level(!data[layout.words]);
+        }
+        for w in first..=last {
+            let level = run_level(!data[layout.words + w]);
+            set_child_level(
+                &mut data[layout.l1 + (w >> 6) * stride(1)..][..stride(1)],
+                w & 63,
+                level,
+            );
+        }
+        if !layout.has_l2 {
+            return node_level(&data[layout.l1..][..stride(1)], 1);
+        }
+        for i in (first >> 6)..=(last >> 6) {
+            let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
+            set_child_level(&mut data[..stride(2)], i, level);
+        }
+        debug_assert!(layout.word_count <= CHUNK_WORDS);
+        node_level(&data[..stride(2)], 2)
+    }
+
+    /// Writes chunk `j`'s level into level 3 and carries any change further up.
+    fn set_upper_child(&mut self, j: usize, mut level: u32) {
+        let mut idx = j;
+        for l in 3..=self.top {
+            let masks = &mut self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
+            if !set_child_level(masks, idx & 63, level) {
+                return;
+            }
+            level = node_level(masks, l);
+            idx >>= 6;
+        }
+    }
+}
+
+/// Moves a child's level in its parent's masks after one bit flip, using that the level moved in one
+/// known direction: down after a set (`used`), up after a clear. Returns whether it moved.
+#[inline(always)]
+fn update_child(masks: &mut [u64], child: usize, level: u32, used: bool) -> bool {
+    let bit = 1u64 << child;
+    let level = level as usize;
+    if used {
+        // Bits at `level..` must become clear; they were set iff the level fell.
+        if level >= masks.len() || masks[level] & bit == 0 {
+            return false;
+        }
+        for mask in &mut masks[level..] {
+            if *mask & bit == 0 {
+                break;
+            }
+            *mask &= !bit;
+        }
+    } else {
+        // Bits below `level` must become set; the top one was clear iff the level rose.
+        if level == 0 || masks[level - 1] & bit != 0 {
+            return false;
+        }
+        for mask in masks[..level].iter_mut().rev() {
+            if *mask & bit != 0 {
+                break;
+            }
+            *mask |= bit;
+        }
+    }
+    true
+}

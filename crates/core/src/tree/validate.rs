@@ -1,0 +1,75 @@
+//! Checks every stored summary against one rebuilt from the bitmap (tests and fuzzing only).
+
+use super::{Slot, Tree};
+use crate::bits::low_bits;
+
+impl Tree {
+    /// Rebuilds every summary from the bitmap words and compares it with what is stored.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let mut rebuilt = self.clone();
+        for (j, slot) in self.slots.iter().enumerate() {
+            let Slot::Mixed(data) = slot else {
+                if self.top < 3 {
+                    return Err(format!("unchunked tree has a uniform chunk {j}"));
+                }
+                continue;
+            };
+            if data.len() != self.layout.len() {
+                return Err(format!(
+                    "chunk {j} holds {} words, expected {}",
+                    data.len(),
+                    self.layout.len()
+                ));
+            }
+            if self.order < 6 {
+                let outside = !low_bits(1 << self.order);
+                if data[self.layout.words] & outside != outside {
+                    return Err("a position past the pool's end is marked free".into());
+                }
+            }
+            let mut fresh = data.clone();
+            self.rebuild_chunk(&mut fresh);
+            if fresh != *data {
+                let at = fresh
+                    .iter()
+                    .zip(data.iter())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                return Err(format!(
+                    "chunk {j}: summary word {at} is {:#x}, bitmap says {:#x}",
+                    data[at], fresh[at]
+                ));
+            }
+        }
+        rebuilt.rebuild_upper();
+        for (l, (stored, fresh)) in self.upper.iter().zip(&rebuilt.upper).enumerate() {
+            if stored != fresh {
+                return Err(format!(
+                    "level {} summaries disagree with the chunks below",
+                    l + 3
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of used positions, counted from the bitmap (positions past a tiny pool's end excluded).
+    pub(crate) fn count_used(&self) -> u64 {
+        let mut used: u64 = self
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Free => 0,
+                Slot::Full => 1 << super::CHUNK_ORDER,
+                Slot::Mixed(data) => data[self.layout.words..]
+                    .iter()
+                    .map(|w| u64::from(w.count_ones()))
+                    .sum(),
+            })
+            .sum();
+        if self.order < 6 {
+            used -= u64::from(64 - (1u32 << self.order));
+        }
+        used
+    }
+}

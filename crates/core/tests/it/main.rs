@@ -1,0 +1,3 @@
+//! Integration tests for ipam-core: one binary, one module per concern.
+
+mod edges;
