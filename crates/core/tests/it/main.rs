@@ -1,3 +1,6 @@
 //! Integration tests for ipam-core: one binary, one module per concern.
 
+mod against_model;
 mod edges;
+mod model;
+mod policies;

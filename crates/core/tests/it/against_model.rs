@@ -1,0 +1,534 @@
+//! Random operation sequences on pools of every prefix length, checked against [`Model`] after every
+//! step: same results, same errors, same counts, same free space, and the pool's own invariants.
+
+use std::net::Ipv4Addr;
+
+use ipam_core::{Error, Policy, Pool, PoolBuilder};
+use ipnet::Ipv4Net;
+use proptest::prelude::*;
+
+use crate::model::{Model, cover};
+
+#[derive(Clone, Debug)]
+struct Config {
+    prefix_len: u8,
+    base_seed: u32,
+    network_broadcast: bool,
+    gateway: bool,
+    /// (offset seed, prefix seed) of each exclusion.
+    exclusions: Vec<(u64, u8)>,
+    policy: Policy,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Allocate,
+    AllocateSpecific(u64),
+    AllocateBlock(u8),
+    AllocateBlockSpecific(u64, u8, bool),
+    AllocateRange(u64),
+    Release(u64),
+    /// Release the n-th allocated address of the model (so releases mostly succeed).
+    ReleaseAllocated(usize),
+    ReleaseBlock(u64, u8, bool),
+    ReleaseRange(u64, u16),
+}
+
+fn config() -> impl Strategy<Value = Config> {
+    let prefix_len = prop_oneof![
+        4 => 22u8..=32,
+        2 => 12u8..=21,
+        1 => 0u8..=11,
+    ];
+    let policy = prop_oneof![
+        Just(Policy::FirstFit),
+        Just(Policy::BestFit),
+        Just(Policy::RoundRobin)
+    ];
+    (
+        prefix_len,
+        any::<u32>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(any::<(u64, u8)>(), 0..3),
+        policy,
+    )
+        .prop_map(
+            |(prefix_len, base_seed, network_broadcast, gateway, exclusions, policy)| Config {
+                prefix_len,
+                base_seed,
+                network_broadcast,
+                gateway,
+                exclusions,
+                policy,
+            },
+        )
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => Just(Op::Allocate),
+        2 => any::<u64>().prop_map(Op::AllocateSpecific),
+        4 => any::<u8>().prop_map(Op::AllocateBlock),
+        2 => any::<(u64, u8, bool)>().prop_map(|(a, p, m)| Op::AllocateBlockSpecific(a, p, m)),
+        2 => any::<u64>().prop_map(Op::AllocateRange),
+        2 => any::<u64>().prop_map(Op::Release),
+        5 => any::<usize>().prop_map(Op::ReleaseAllocated),
+        2 => any::<(u64, u8, bool)>().prop_map(|(a, p, m)| Op::ReleaseBlock(a, p, m)),
+        1 => any::<(u64, u16)>().prop_map(|(a, n)| Op::ReleaseRange(a, n)),
+    ]
+}
+
+/// Everything a test needs to turn seeds into addresses of one pool.
+struct Ctx {
+    net: Ipv4Net,
+    base: u64,
+    size: u64,
+}
+
+impl Ctx {
+    fn new(config: &Config) -> Ctx {
+        let net = Ipv4Net::new(Ipv4Addr::from_bits(config.base_seed), config.prefix_len)
+            .unwrap()
+            .trunc();
+        Ctx {
+            net,
+            base: u64::from(net.network().to_bits()),
+            size: 1 << (32 - u32::from(config.prefix_len)),
+        }
+    }
+
+    fn addr(&self, pos: u64) -> Ipv4Addr {
+        Ipv4Addr::from_bits((self.base + pos) as u32)
+    }
+
+    /// An address from a seed: inside the pool, or now and then just outside it.
+    fn pick_addr(&self, seed: u64) -> Ipv4Addr {
+        if seed.is_multiple_of(23) && self.size < 1 << 32 {
+            let outside = if self.base > 0 {
+                self.base - 1
+            } else {
+                self.base + self.size
+            };
+            return Ipv4Addr::from_bits(outside as u32);
+        }
+        self.addr((seed >> 5) % self.size)
+    }
+
+    /// A prefix length from a seed: valid for the pool, or now and then not.
+    fn pick_prefix(&self, seed: u8) -> u8 {
+        let min = self.net.prefix_len();
+        if seed.is_multiple_of(29) {
+            seed % 40
+        } else {
+            min + seed % (33 - min)
+        }
+    }
+
+    fn offset(&self, addr: Ipv4Addr) -> Option<u64> {
+        let value = u64::from(addr.to_bits());
+        (value >= self.base && value < self.base + self.size).then(|| value - self.base)
+    }
+
+    fn out_of_pool(&self, addr: Ipv4Addr) -> Error {
+        Error::OutOfPool {
+            addr,
+            pool: self.net,
+        }
+    }
+
+    fn exhausted(&self, wanted: u64) -> Error {
+        Error::Exhausted {
+            wanted,
+            pool: self.net,
+        }
+    }
+
+    /// The block a seed names: aligned unless `misalign`, inside the pool unless the prefix is short.
+    fn pick_block(&self, seed: u64, prefix_seed: u8, misalign: bool) -> Ipv4Net {
+        let addr = self.addr((seed >> 5) % self.size);
+        let prefix_len = self.pick_prefix(prefix_seed).min(32);
+        let block = Ipv4Net::new(addr, prefix_len).unwrap();
+        if misalign && prefix_len < 32 {
+            block
+        } else {
+            block.trunc()
+        }
+    }
+
+    /// Offsets of a block, or the error the pool must give before looking at its contents.
+    fn block_span(&self, block: Ipv4Net) -> Result<(u64, u64), Error> {
+        if block.addr() != block.network() {
+            return Err(Error::Misaligned { block });
+        }
+        self.span(block.network(), block.broadcast())
+    }
+
+    fn span(&self, first: Ipv4Addr, last: Ipv4Addr) -> Result<(u64, u64), Error> {
+        match (self.offset(first), self.offset(last)) {
+            (Some(start), Some(end)) => Ok((start, end + 1)),
+            (None, _) if u64::from(first.to_bits()) < self.base => Err(self.out_of_pool(first)),
+            (None, _) => Err(self.out_of_pool(first)),
+            (Some(_), None) => Err(self.out_of_pool(self.addr(self.size))),
+        }
+    }
+}
+
+fn builder(config: &Config, ctx: &Ctx) -> PoolBuilder {
+    let mut builder = Pool::builder(ctx.net)
+        .reserve_network_broadcast(config.network_broadcast)
+        .reserve_gateway(config.gateway)
+        .policy(config.policy);
+    for &(seed, prefix_seed) in &config.exclusions {
+        let prefix_len = ctx.net.prefix_len() + prefix_seed % (33 - ctx.net.prefix_len());
+        // Keep exclusions small next to the pool so there is room left to allocate.
+        let prefix_len = prefix_len.max(ctx.net.prefix_len() + 2).min(32);
+        builder = builder.exclude(
+            Ipv4Net::new(ctx.addr(seed % ctx.size), prefix_len)
+                .unwrap()
+                .trunc(),
+        );
+    }
+    builder
+}
+
+/// The reservations the builder was asked for, worked out independently of the pool.
+fn reservations(config: &Config, ctx: &Ctx) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let split = config.network_broadcast && config.prefix_len <= 30;
+    if split {
+        out.push((0, 1));
+        out.push((ctx.size - 1, ctx.size));
+    }
+    if config.gateway {
+        let gateway = u64::from(split);
+        out.push((gateway, gateway + 1));
+    }
+    for &(seed, prefix_seed) in &config.exclusions {
+        let prefix_len = ctx.net.prefix_len() + prefix_seed % (33 - ctx.net.prefix_len());
+        let order = 32 - u32::from(prefix_len.max(ctx.net.prefix_len() + 2).min(32));
+        let start = (seed % ctx.size) >> order << order;
+        out.push((start, start + (1 << order)));
+    }
+    out
+}
+
+/// What the pool returned, in a form both sides can produce.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Addr(Ipv4Addr),
+    Block(Ipv4Net),
+    Range(Ipv4Addr, Ipv4Addr),
+    Done,
+}
+
+fn run(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let ctx = Ctx::new(&config);
+    let mut pool = builder(&config, &ctx)
+        .build()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut model = Model::new(ctx.size, &reservations(&config, &ctx));
+    for (step, op) in ops.into_iter().enumerate() {
+        let (expected, got) = apply(&config, &ctx, &mut pool, &mut model, &op);
+        prop_assert_eq!(&expected, &got, "step {} {:?}", step, op);
+        pool.validate()
+            .map_err(|e| TestCaseError::fail(format!("step {step} {op:?}: {e}")))?;
+        check_state(&pool, &model, &ctx)?;
+    }
+    check_free_space(&pool, &model, &ctx)?;
+    check_round_trip(&pool, &config, &ctx)?;
+    Ok(())
+}
+
+/// Applies `op` to both; returns (what the model predicts, what the pool did). Where the policy leaves
+/// a choice (best fit), the pool's answer is checked for validity and becomes the prediction.
+fn apply(
+    config: &Config,
+    ctx: &Ctx,
+    pool: &mut Pool,
+    model: &mut Model,
+    op: &Op,
+) -> (Result<Outcome, Error>, Result<Outcome, Error>) {
+    match *op {
+        Op::Allocate => {
+            let got = pool.allocate().map(Outcome::Addr);
+            let expected = choose(config, model, 0, pool.policy(), &got, ctx).map(|pos| {
+                model.insert(pos, pos + 1);
+                model.allocated += 1;
+                model.cursor = (pos + 1) % ctx.size;
+                Outcome::Addr(ctx.addr(pos))
+            });
+            (expected, got)
+        }
+        Op::AllocateBlock(seed) => {
+            let prefix_len = ctx.pick_prefix(seed);
+            let got = pool.allocate_block(prefix_len).map(Outcome::Block);
+            let expected = if prefix_len < ctx.net.prefix_len() || prefix_len > 32 {
+                Err(Error::InvalidPrefixLength {
+                    prefix_len,
+                    min: ctx.net.prefix_len(),
+                })
+            } else {
+                let order = 32 - u32::from(prefix_len);
+                choose(config, model, order, pool.policy(), &got, ctx).map(|pos| {
+                    model.insert(pos, pos + (1 << order));
+                    model.allocated += 1 << order;
+                    model.cursor = (pos + (1 << order)) % ctx.size;
+                    Outcome::Block(Ipv4Net::new(ctx.addr(pos), prefix_len).unwrap())
+                })
+            };
+            (expected, got)
+        }
+        Op::AllocateSpecific(seed) => {
+            let addr = ctx.pick_addr(seed);
+            let got = pool.allocate_specific(addr).map(|()| Outcome::Done);
+            let expected = ctx
+                .span(addr, addr)
+                .and_then(|(start, end)| take(model, ctx, start, end));
+            (expected, got)
+        }
+        Op::AllocateBlockSpecific(seed, prefix_seed, misalign) => {
+            let block = ctx.pick_block(seed, prefix_seed, misalign);
+            let got = pool.allocate_block_specific(block).map(|()| Outcome::Done);
+            let expected = ctx
+                .block_span(block)
+                .and_then(|(start, end)| take(model, ctx, start, end));
+            (expected, got)
+        }
+        Op::AllocateRange(seed) => {
+            let count = if seed % 8 == 0 {
+                1 + (seed >> 3) % ctx.size.min(1 << 31)
+            } else {
+                1 + (seed >> 3) % 300
+            };
+            let count = if seed % 97 == 0 { 0 } else { count };
+            let got = pool
+                .allocate_range(count as u32)
+                .map(|r| Outcome::Range(*r.start(), *r.end()));
+            let expected = if count == 0 {
+                Err(Error::InvalidCount {
+                    count: 0,
+                    reason: "a range holds at least one address",
+                })
+            } else {
+                match model.best_range(count) {
+                    Some(start) => {
+                        model.insert(start, start + count);
+                        model.allocated += count;
+                        Ok(Outcome::Range(ctx.addr(start), ctx.addr(start + count - 1)))
+                    }
+                    None => Err(ctx.exhausted(count)),
+                }
+            };
+            (expected, got)
+        }
+        Op::Release(seed) => {
+            let addr = ctx.pick_addr(seed);
+            let got = pool.release(addr).map(|()| Outcome::Done);
+            let expected = ctx
+                .span(addr, addr)
+                .and_then(|(start, end)| give_back(model, ctx, start, end, true));
+            (expected, got)
+        }
+        Op::ReleaseAllocated(n) => {
+            let allocated: Vec<u64> = allocated_positions(model, 4096);
+            let Some(&pos) = allocated.get(n % allocated.len().max(1)) else {
+                return (Ok(Outcome::Done), Ok(Outcome::Done));
+            };
+            let got = pool.release(ctx.addr(pos)).map(|()| Outcome::Done);
+            (give_back(model, ctx, pos, pos + 1, true), got)
+        }
+        Op::ReleaseBlock(seed, prefix_seed, misalign) => {
+            let block = ctx.pick_block(seed, prefix_seed, misalign);
+            let got = pool.release_block(block).map(|()| Outcome::Done);
+            let expected = ctx
+                .block_span(block)
+                .and_then(|(start, end)| give_back(model, ctx, start, end, false));
+            (expected, got)
+        }
+        Op::ReleaseRange(seed, len) => {
+            let first = ctx.pick_addr(seed);
+            let last = Ipv4Addr::from_bits(first.to_bits().saturating_add(u32::from(len % 300)));
+            let last = if len % 53 == 0 {
+                Ipv4Addr::from_bits(first.to_bits().saturating_sub(1))
+            } else {
+                last
+            };
+            let got = pool.release_range(first..=last).map(|()| Outcome::Done);
+            let expected = if first > last {
+                Err(Error::InvalidRange { first, last })
+            } else {
+                ctx.span(first, last)
+                    .and_then(|(start, end)| give_back(model, ctx, start, end, false))
+            };
+            (expected, got)
+        }
+    }
+}
+
+/// The position the policy must choose, or for best fit a check that the pool's choice is valid.
+fn choose(
+    config: &Config,
+    model: &Model,
+    order: u32,
+    policy: Policy,
+    got: &Result<Outcome, Error>,
+    ctx: &Ctx,
+) -> Result<u64, Error> {
+    let wanted = 1u64 << order;
+    let pos = match policy {
+        Policy::FirstFit => model.first_fit(order, 0),
+        Policy::RoundRobin => model
+            .first_fit(order, model.cursor)
+            .or_else(|| model.first_fit(order, 0)),
+        _ => {
+            let any = model.first_fit(order, 0);
+            match (got, any) {
+                (Ok(Outcome::Addr(addr)), Some(_)) => ctx.offset(*addr),
+                (Ok(Outcome::Block(block)), Some(_)) => ctx.offset(block.network()),
+                _ => any,
+            }
+            .inspect(|&pos| {
+                assert_eq!(
+                    pos % wanted,
+                    0,
+                    "{config:?}: best fit gave a misaligned block"
+                );
+                assert!(
+                    model.first_used_in(pos, pos + wanted).is_none(),
+                    "best fit gave a used block"
+                );
+            })
+        }
+    };
+    pos.ok_or_else(|| ctx.exhausted(wanted))
+}
+
+/// Specific allocation of `start..end`, as the model sees it.
+fn take(model: &mut Model, ctx: &Ctx, start: u64, end: u64) -> Result<Outcome, Error> {
+    if let Some(pos) = model.first_reserved_in(start, end) {
+        return Err(Error::Reserved {
+            addr: ctx.addr(pos),
+        });
+    }
+    if let Some(pos) = model.first_used_in(start, end) {
+        return Err(Error::AlreadyAllocated {
+            addr: ctx.addr(pos),
+        });
+    }
+    model.insert(start, end);
+    model.allocated += end - start;
+    Ok(Outcome::Done)
+}
+
+/// Release of `start..end`, as the model sees it. A single address is checked for "not allocated"
+/// before "reserved" (a reserved address is used); spans check reservations first.
+fn give_back(
+    model: &mut Model,
+    ctx: &Ctx,
+    start: u64,
+    end: u64,
+    single: bool,
+) -> Result<Outcome, Error> {
+    let reserved = model.first_reserved_in(start, end);
+    let free = model.first_free_in(start, end);
+    if single {
+        if free.is_some() {
+            return Err(Error::NotAllocated {
+                addr: ctx.addr(start),
+            });
+        }
+        if reserved.is_some() {
+            return Err(Error::Reserved {
+                addr: ctx.addr(start),
+            });
+        }
+    }
+    if let Some(pos) = reserved {
+        return Err(Error::Reserved {
+            addr: ctx.addr(pos),
+        });
+    }
+    if let Some(pos) = free {
+        return Err(Error::NotAllocated {
+            addr: ctx.addr(pos),
+        });
+    }
+    model.remove(start, end);
+    model.allocated -= end - start;
+    Ok(Outcome::Done)
+}
+
+/// Up to `limit` allocated (not reserved) positions of the model, ascending.
+fn allocated_positions(model: &Model, limit: usize) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while out.len() < limit {
+        let Some(used) = model.first_used_in(pos, model.size) else {
+            break;
+        };
+        match model.reserved.iter().find(|&&(s, e)| s <= used && used < e) {
+            Some(&(_, end)) => pos = end,
+            None => {
+                out.push(used);
+                pos = used + 1;
+            }
+        }
+    }
+    out
+}
+
+fn check_state(pool: &Pool, model: &Model, ctx: &Ctx) -> Result<(), TestCaseError> {
+    prop_assert_eq!(pool.allocated_count(), model.allocated);
+    prop_assert_eq!(pool.capacity(), model.capacity());
+    prop_assert_eq!(pool.free_count(), model.capacity() - model.allocated);
+    let largest = model.max_free_order().map(|order| (32 - order) as u8);
+    prop_assert_eq!(pool.largest_free_block(), largest);
+    if pool.policy() == Policy::RoundRobin {
+        prop_assert_eq!(pool.cursor(), ctx.addr(model.cursor));
+    }
+    Ok(())
+}
+
+fn check_free_space(pool: &Pool, model: &Model, ctx: &Ctx) -> Result<(), TestCaseError> {
+    let got: Vec<Ipv4Net> = pool.free_blocks().collect();
+    let expected: Vec<Ipv4Net> = model
+        .free_cover()
+        .into_iter()
+        .map(|(pos, order)| Ipv4Net::new(ctx.addr(pos), (32 - order) as u8).unwrap())
+        .collect();
+    prop_assert_eq!(got, expected);
+    let stats = pool.stats();
+    let cover_total: u64 = model
+        .gaps()
+        .flat_map(|(s, e)| cover(s, e))
+        .map(|(_, order)| 1u64 << order)
+        .sum();
+    prop_assert_eq!(stats.free_blocks_by_prefix[32], cover_total);
+    prop_assert_eq!(stats.free, pool.free_count());
+    Ok(())
+}
+
+fn check_round_trip(pool: &Pool, config: &Config, ctx: &Ctx) -> Result<(), TestCaseError> {
+    let allocated = pool.allocated();
+    prop_assert_eq!(allocated.len(), pool.allocated_count());
+    let copy = builder(config, ctx)
+        .allocated(&allocated)
+        .cursor(pool.cursor())
+        .build()
+        .map_err(|e| TestCaseError::fail(format!("restore failed: {e}")))?;
+    copy.validate().map_err(TestCaseError::fail)?;
+    prop_assert_eq!(copy.allocated(), allocated);
+    prop_assert!(copy.free_blocks().eq(pool.free_blocks()));
+    prop_assert_eq!(copy.cursor(), pool.cursor());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pool_agrees_with_model(config in config(), ops in prop::collection::vec(op(), 1..48)) {
+        run(config, ops)?;
+    }
+}
