@@ -373,8 +373,9 @@ impl Pool {
         Ok(())
     }
 
-    fn choose(&self, order: u32) -> Option<u64> {
+    fn choose(&mut self, order: u32) -> Option<u64> {
         match self.policy {
+            Policy::FirstFit if order == 0 => self.tree.first_free(),
             Policy::FirstFit => self.tree.find_first(order, 0),
             Policy::BestFit => self.tree.find_best(order),
             Policy::RoundRobin => self

@@ -7,7 +7,8 @@
 //! Level 0 is the bitmap, one `u64` word per 64 addresses, a set bit meaning "not available".
 //! Every level above has one node per 64 nodes below. A node at level `l` covers `2^(6l+6)`
 //! addresses and stores `6l + 1` masks: bit `i` of `masks[k]` is set iff child `i` holds an aligned
-//! free block of order `>= k`; `masks[6l]` is therefore "child `i` is entirely free". A block of an
+//! free block of order `>= k`; `masks[6l]` is therefore "child `i` is entirely free". One more word
+//! has bit `k` set iff `masks[k]` is not empty, so a node's own level is one `lzcnt`. A block of an
 //! order larger than a child's span is an aligned run of entirely free children, found with the same
 //! bit tricks as inside a word ([`crate::bits`]). Every search is one descent, a `tzcnt` per level.
 //!
@@ -28,9 +29,9 @@ const CHUNK_ORDER: u32 = 18;
 /// Words in a full chunk.
 const CHUNK_WORDS: usize = 1 << (CHUNK_ORDER - 6);
 
-/// Masks stored by a node at `level` (`>= 1`).
+/// Words stored by a node at `level` (`>= 1`): its `6 * level + 1` masks, then the non-empty word.
 const fn stride(level: u32) -> usize {
-    6 * level as usize + 1
+    6 * level as usize + 2
 }
 
 /// One chunk's storage.
@@ -78,6 +79,9 @@ pub(crate) struct Tree {
     upper: Vec<Vec<u64>>,
     /// Children of the root that exist (the root may have fewer than 64).
     root_children: u64,
+    /// No position below this one is free: where the lowest-free search starts. Allocation in
+    /// address order and release-then-allocate both find their answer in this word, without a descent.
+    low_free: u64,
 }
 
 impl Tree {
@@ -129,6 +133,7 @@ impl Tree {
             slots: vec![Slot::Free; chunk_count],
             upper,
             root_children,
+            low_free: 0,
         };
         if !chunked {
             // Small pools are one chunk, stored from the start: nothing to gain from laziness.
@@ -304,31 +309,30 @@ fn word_in_chunk(pos: u64) -> usize {
 }
 
 /// Level of a node at `level` from its masks: the order of its largest free block, plus one.
-#[inline]
-fn node_level(masks: &[u64], level: u32) -> u32 {
+#[inline(always)]
+fn node_level(node: &[u64], level: u32) -> u32 {
     let span = 6 * level as usize;
-    let whole = masks[span];
+    let whole = node[span];
     if whole != 0 {
         return span as u32 + run_level(whole);
     }
-    for k in (0..span).rev() {
-        if masks[k] != 0 {
-            return k as u32 + 1;
-        }
-    }
-    0
+    64 - node[span + 1].leading_zeros()
 }
 
-/// Writes a child's level into its parent's masks (bit set in `masks[k]` iff `k < level`).
-/// Returns whether anything changed.
+/// Writes a child's level into its parent node (bit set in `masks[k]` iff `k < level`), keeping the
+/// non-empty word. Returns whether anything changed.
 #[inline]
-fn set_child_level(masks: &mut [u64], child: usize, level: u32) -> bool {
+fn set_child_level(node: &mut [u64], child: usize, level: u32) -> bool {
     let bit = 1u64 << child;
+    let (masks, nonempty) = node.split_at_mut(node.len() - 1);
     let mut changed = 0;
+    let mut filled = 0;
     for (k, mask) in masks.iter_mut().enumerate() {
         let want = if (k as u32) < level { bit } else { 0 };
         changed |= (*mask & bit) ^ want;
         *mask = (*mask & !bit) | want;
+        filled |= u64::from(*mask != 0) << k;
     }
+    nonempty[0] = filled;
     changed != 0
 }

@@ -31,6 +31,15 @@ impl Tree {
         self.search(self.top, 0, bound, Target::Free(k))
     }
 
+    /// Lowest free position, from the low-water mark: O(1) when the mark's word has a free bit, one
+    /// bounded descent otherwise.
+    #[inline]
+    pub(crate) fn first_free(&mut self) -> Option<u64> {
+        let found = self.next_free(self.low_free);
+        self.low_free = found.unwrap_or(self.size());
+        found
+    }
+
     /// Lowest free position at or after `bound`. Looks at `bound`'s own word before descending, so
     /// walking short runs costs O(1) each.
     pub(crate) fn next_free(&self, bound: u64) -> Option<u64> {

@@ -16,6 +16,7 @@ impl Tree {
     /// Marks one used position free.
     #[inline]
     pub(crate) fn clear(&mut self, pos: u64) {
+        self.low_free = self.low_free.min(pos);
         self.flip(pos, false);
     }
 
@@ -71,6 +72,9 @@ impl Tree {
     /// (or, for `used == false`, may already be free). Costs O(words touched + levels).
     pub(crate) fn fill(&mut self, start: u64, end: u64, used: bool) {
         debug_assert!(start < end && end <= self.size());
+        if !used {
+            self.low_free = self.low_free.min(start);
+        }
         let chunk_size = 1u64 << CHUNK_ORDER.min(self.order);
         let mut lo = start;
         while lo < end {
@@ -138,33 +142,39 @@ impl Tree {
     }
 }
 
-/// Moves a child's level in its parent's masks after one bit flip, using that the level moved in one
+/// Moves a child's level in its parent node after one bit flip, using that the level moved in one
 /// known direction: down after a set (`used`), up after a clear. Returns whether it moved.
 #[inline(always)]
-fn update_child(masks: &mut [u64], child: usize, level: u32, used: bool) -> bool {
+fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool {
     let bit = 1u64 << child;
     let level = level as usize;
+    let (masks, nonempty) = node.split_at_mut(node.len() - 1);
+    let nonempty = &mut nonempty[0];
     if used {
         // Bits at `level..` must become clear; they were set iff the level fell.
         if level >= masks.len() || masks[level] & bit == 0 {
             return false;
         }
-        for mask in &mut masks[level..] {
+        for (k, mask) in masks.iter_mut().enumerate().skip(level) {
             if *mask & bit == 0 {
                 break;
             }
             *mask &= !bit;
+            if *mask == 0 {
+                *nonempty &= !(1 << k);
+            }
         }
     } else {
         // Bits below `level` must become set; the top one was clear iff the level rose.
         if level == 0 || masks[level - 1] & bit != 0 {
             return false;
         }
-        for mask in masks[..level].iter_mut().rev() {
+        for (k, mask) in masks[..level].iter_mut().enumerate().rev() {
             if *mask & bit != 0 {
                 break;
             }
             *mask |= bit;
+            *nonempty |= 1 << k;
         }
     }
     true

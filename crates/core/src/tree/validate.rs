@@ -41,6 +41,12 @@ impl Tree {
                 ));
             }
         }
+        if let Some(free) = self.find_first(0, 0).filter(|&pos| pos < self.low_free) {
+            return Err(format!(
+                "position {free} is free below the low-water mark {}",
+                self.low_free
+            ));
+        }
         rebuilt.rebuild_upper();
         for (l, (stored, fresh)) in self.upper.iter().zip(&rebuilt.upper).enumerate() {
             if stored != fresh {
