@@ -50,9 +50,12 @@ impl<const P: u8> Allocator for Ours<P> {
     fn build(data: &Dataset) -> Self {
         let net = Self::network(data);
         let base = net.network().to_bits();
-        let mut used = data.used.clone();
-        // Datasets are offsets; the pool speaks addresses.
-        used = used.iter().map(|offset| base + offset).collect();
+        // Datasets are offsets; the pool speaks addresses. Shift run by run: datasets are dense.
+        let mut used = roaring::RoaringBitmap::new();
+        let mut runs = data.used.iter();
+        while let Some(run) = runs.next_range() {
+            used.insert_range(base + run.start()..=base + run.end());
+        }
         let pool = Pool::builder(net)
             .policy(Self::policy())
             .allocated(&used)

@@ -32,29 +32,49 @@ pub(crate) fn aligned_runs(set: u64, k: u32) -> u64 {
     runs
 }
 
+/// Lane-wise "has an all-ones lane" for lanes of `width` bits: the classic has-zero-lane test on
+/// `!set` (`(v - lows) & !v & highs`). Exact for existence: a borrow only runs on past a zero lane.
+#[inline(always)]
+fn has_full_lane(set: u64, lows: u64, highs: u64) -> bool {
+    let v = !set;
+    v.wrapping_sub(lows) & !v & highs != 0
+}
+
 /// 0 if `set` is empty, else 1 + the largest `k` for which `aligned_runs(set, k)` is non-empty.
 ///
 /// This is the "level" the summary tree stores: a level of `L` means the largest aligned free
-/// block has order `L - 1`, and 0 means nothing is free.
+/// block has order `L - 1`, and 0 means nothing is free. Masks that are nearly all set (the
+/// summaries of a mostly free pool) answer in two tests; otherwise it is branch-free: a run of order
+/// `k` implies runs of every lower order, so the level is a sum of one test per order.
 #[inline]
 pub(crate) fn run_level(set: u64) -> u32 {
-    if set == 0 {
-        return 0;
-    }
     if set == !0 {
         return 7;
     }
-    let mut runs = set;
-    let mut k = 0;
-    while k < 6 {
-        let up = double(runs, k);
-        if up == 0 {
-            break;
-        }
-        runs = up;
-        k += 1;
+    if set as u32 == u32::MAX || (set >> 32) as u32 == u32::MAX {
+        return 6;
     }
-    k + 1
+    u32::from(set != 0)
+        + u32::from(has_full_lane(
+            set,
+            0x5555_5555_5555_5555,
+            0xAAAA_AAAA_AAAA_AAAA,
+        ))
+        + u32::from(has_full_lane(
+            set,
+            0x1111_1111_1111_1111,
+            0x8888_8888_8888_8888,
+        ))
+        + u32::from(has_full_lane(
+            set,
+            0x0101_0101_0101_0101,
+            0x8080_8080_8080_8080,
+        ))
+        + u32::from(has_full_lane(
+            set,
+            0x0001_0001_0001_0001,
+            0x8000_8000_8000_8000,
+        ))
 }
 
 /// The start of an aligned run of 2^k set bits that lies inside the smallest aligned all-set block,
@@ -108,6 +128,26 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn run_level_matches_runs_on_every_byte_pattern() {
+        for byte in 0..=255u64 {
+            for set in [
+                byte,
+                byte << 56,
+                byte * 0x0101_0101_0101_0101,
+                !byte,
+                !(byte << 32),
+                byte | 0xFFFF_0000,
+            ] {
+                let level = (0..=6)
+                    .rev()
+                    .find(|&k| naive_runs(set, k) != 0)
+                    .map_or(0, |k| k + 1);
+                assert_eq!(run_level(set), level, "set {set:#x}");
+            }
+        }
     }
 
     #[test]

@@ -222,7 +222,19 @@ impl Tree {
     }
 
     /// Turns a uniform chunk into stored bits and summaries, and returns them.
+    #[inline(always)]
     fn materialize(&mut self, j: usize) -> &mut [u64] {
+        if !matches!(self.slots[j], Slot::Mixed(_)) {
+            self.materialize_slow(j);
+        }
+        match &mut self.slots[j] {
+            Slot::Mixed(data) => data,
+            _ => unreachable!("chunk was just materialized"),
+        }
+    }
+
+    #[cold]
+    fn materialize_slow(&mut self, j: usize) {
         let fill = match self.slots[j] {
             Slot::Mixed(_) => None,
             Slot::Free => Some(0),
@@ -237,10 +249,6 @@ impl Tree {
             }
             self.rebuild_chunk(&mut data);
             self.slots[j] = Slot::Mixed(data);
-        }
-        match &mut self.slots[j] {
-            Slot::Mixed(data) => data,
-            _ => unreachable!("chunk was just materialized"),
         }
     }
 
@@ -324,15 +332,30 @@ fn node_level(node: &[u64], level: u32) -> u32 {
 #[inline]
 fn set_child_level(node: &mut [u64], child: usize, level: u32) -> bool {
     let bit = 1u64 << child;
+    let level = level as usize;
+    let masks = node.len() - 1;
+    let below_set = level == 0 || node[level - 1] & bit != 0;
+    let above_clear = level >= masks || node[level] & bit == 0;
+    if below_set && above_clear {
+        return false;
+    }
+    set_children(node, bit, level as u32);
+    true
+}
+
+/// Writes the same level for every child in `children` (bits) into their parent node, keeping the
+/// non-empty word: one pass over the masks however many children change.
+#[inline]
+fn set_children(node: &mut [u64], children: u64, level: u32) {
     let (masks, nonempty) = node.split_at_mut(node.len() - 1);
-    let mut changed = 0;
     let mut filled = 0;
     for (k, mask) in masks.iter_mut().enumerate() {
-        let want = if (k as u32) < level { bit } else { 0 };
-        changed |= (*mask & bit) ^ want;
-        *mask = (*mask & !bit) | want;
+        if (k as u32) < level {
+            *mask |= children;
+        } else {
+            *mask &= !children;
+        }
         filled |= u64::from(*mask != 0) << k;
     }
     nonempty[0] = filled;
-    changed != 0
 }

@@ -1,8 +1,8 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::{
-    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, stride,
-    word_in_chunk,
+    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, set_children,
+    stride, word_in_chunk,
 };
 use crate::bits::{low_bits, run_level};
 
@@ -95,6 +95,10 @@ impl Tree {
     }
 
     /// Fills `lo..hi` (relative to chunk `j`) and refreshes the chunk's summaries; returns its level.
+    ///
+    /// Words and level-1 nodes strictly inside the range end up entirely used or entirely free, so
+    /// their parents take them in one mask operation per order; only the (at most two) boundary
+    /// children at each level are looked at one by one.
     fn fill_in_chunk(&mut self, j: usize, lo: u64, hi: u64, used: bool) -> u32 {
         let layout = self.layout;
         let data = self.materialize(j);
@@ -109,18 +113,29 @@ impl Tree {
         if layout.l1_count == 0 {
             return run_level(!data[layout.words]);
         }
-        for w in first..=last {
-            let level = run_level(!data[layout.words + w]);
-            set_child_level(
-                &mut data[layout.l1 + (w >> 6) * stride(1)..][..stride(1)],
-                w & 63,
-                level,
-            );
+        let (whole_word, whole_l1) = if used { (0, 0) } else { (7, 6 + 7) };
+        for i in (first >> 6)..=(last >> 6) {
+            let node_first = i << 6;
+            let inner = interior(first, last, node_first);
+            let at = layout.l1 + i * stride(1);
+            set_children(&mut data[at..][..stride(1)], inner, whole_word);
+            for w in [first, last] {
+                if w >> 6 == i {
+                    let level = run_level(!data[layout.words + w]);
+                    set_child_level(&mut data[at..][..stride(1)], w & 63, level);
+                }
+            }
         }
         if !layout.has_l2 {
             return node_level(&data[layout.l1..][..stride(1)], 1);
         }
-        for i in (first >> 6)..=(last >> 6) {
+        let (first_l1, last_l1) = (first >> 6, last >> 6);
+        set_children(
+            &mut data[..stride(2)],
+            interior(first_l1, last_l1, 0),
+            whole_l1,
+        );
+        for i in [first_l1, last_l1] {
             let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
             set_child_level(&mut data[..stride(2)], i, level);
         }
@@ -143,32 +158,39 @@ impl Tree {
 }
 
 /// Moves a child's level in its parent node after one bit flip, using that the level moved in one
-/// known direction: down after a set (`used`), up after a clear. Returns whether it moved.
+/// known direction: down after a set (`used`), up after a clear. Returns whether the node's own level
+/// may have moved: only if its entirely-free mask or its highest non-empty mask changed.
 #[inline(always)]
 fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool {
     let bit = 1u64 << child;
     let level = level as usize;
     let (masks, nonempty) = node.split_at_mut(node.len() - 1);
     let nonempty = &mut nonempty[0];
+    let whole = masks.len() - 1;
     if used {
         // Bits at `level..` must become clear; they were set iff the level fell.
-        if level >= masks.len() || masks[level] & bit == 0 {
+        if level > whole || masks[level] & bit == 0 {
             return false;
         }
+        let mut moved = false;
         for (k, mask) in masks.iter_mut().enumerate().skip(level) {
             if *mask & bit == 0 {
                 break;
             }
             *mask &= !bit;
-            if *mask == 0 {
-                *nonempty &= !(1 << k);
+            if *mask == 0 || k == whole {
+                // Masks shrink upwards, so an emptied mask was the highest non-empty one.
+                *nonempty &= !(u64::from(*mask == 0) << k);
+                moved = true;
             }
         }
+        moved
     } else {
         // Bits below `level` must become set; the top one was clear iff the level rose.
         if level == 0 || masks[level - 1] & bit != 0 {
             return false;
         }
+        let moved = level - 1 == whole || *nonempty >> (level - 1) == 0;
         for (k, mask) in masks[..level].iter_mut().enumerate().rev() {
             if *mask & bit != 0 {
                 break;
@@ -176,6 +198,19 @@ fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool 
             *mask |= bit;
             *nonempty |= 1 << k;
         }
+        moved
     }
-    true
+}
+
+/// Bits, relative to the 64 children starting at `node_first`, of the children strictly between
+/// `first` and `last`.
+#[inline]
+fn interior(first: usize, last: usize, node_first: usize) -> u64 {
+    let lo = (first + 1).max(node_first);
+    let hi = last.min(node_first + 64); // exclusive
+    if lo >= hi {
+        0
+    } else {
+        low_bits((hi - lo) as u32) << (lo - node_first)
+    }
 }
