@@ -36,10 +36,7 @@ fn dirs(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| {
-            path.is_dir()
-                && path
-                    .file_name()
-                    .is_some_and(|n| n != "report" && n != "new" && n != "base")
+            path.is_dir() && path.file_name().is_some_and(|n| n != "report" && n != "new" && n != "base")
         })
         .collect();
     out.sort();
@@ -47,7 +44,5 @@ fn dirs(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 }
 
 fn name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -56,20 +56,13 @@ impl<const P: u8> Allocator for Ours<P> {
         while let Some(run) = runs.next_range() {
             used.insert_range(base + run.start()..=base + run.end());
         }
-        let pool = Pool::builder(net)
-            .policy(Self::policy())
-            .allocated(&used)
-            .build()
-            .expect("dataset fits");
+        let pool = Pool::builder(net).policy(Self::policy()).allocated(&used).build().expect("dataset fits");
         Ours { pool, base }
     }
 
     #[inline]
     fn allocate(&mut self) -> Option<u32> {
-        self.pool
-            .allocate()
-            .ok()
-            .map(|addr| addr.to_bits() - self.base)
+        self.pool.allocate().ok().map(|addr| addr.to_bits() - self.base)
     }
 
     #[inline]

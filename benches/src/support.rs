@@ -26,25 +26,15 @@ impl Dataset {
 
     /// Nothing used.
     pub fn empty() -> Dataset {
-        Dataset {
-            name: "empty",
-            used: RoaringBitmap::new(),
-            order: ORDER,
-        }
+        Dataset { name: "empty", used: RoaringBitmap::new(), order: ORDER }
     }
 
     /// Each address used with probability `percent`/100, independently.
     pub fn random(name: &'static str, percent: u32) -> Dataset {
         let mut rng = fastrand::Rng::with_seed(SEED ^ u64::from(percent));
-        let used = RoaringBitmap::from_sorted_iter(
-            (0..1u32 << ORDER).filter(|_| rng.u32(0..100) < percent),
-        )
-        .expect("ascending");
-        Dataset {
-            name,
-            used,
-            order: ORDER,
-        }
+        let used = RoaringBitmap::from_sorted_iter((0..1u32 << ORDER).filter(|_| rng.u32(0..100) < percent))
+            .expect("ascending");
+        Dataset { name, used, order: ORDER }
     }
 
     /// 50% used at random.
@@ -62,11 +52,7 @@ impl Dataset {
     pub fn frontier_99() -> Dataset {
         let mut used = RoaringBitmap::new();
         used.insert_range(0..(1u32 << ORDER) / 100 * 99);
-        Dataset {
-            name: "frontier-99",
-            used,
-            order: ORDER,
-        }
+        Dataset { name: "frontier-99", used, order: ORDER }
     }
 
     /// For block search: 2% of single addresses used at random, and 5% of the aligned /26 blocks used
@@ -81,35 +67,22 @@ impl Dataset {
                 used.insert_range(block..block + 64);
             }
         }
-        let singles = RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2))
-            .expect("ascending");
+        let singles =
+            RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
         used |= singles;
-        Dataset {
-            name: "fragmented",
-            used,
-            order: ORDER,
-        }
+        Dataset { name: "fragmented", used, order: ORDER }
     }
 
     /// The fragmented fill of one /16 (the first 2^16 offsets of [`Dataset::fragmented`]).
     pub fn fragmented_16() -> Dataset {
         let mut data = Dataset::fragmented();
         data.used.remove_range(1 << 16..);
-        Dataset {
-            name: "fragmented",
-            used: data.used,
-            order: 16,
-        }
+        Dataset { name: "fragmented", used: data.used, order: 16 }
     }
 
     /// The four fills of the single-address benches.
     pub fn singles() -> Vec<Dataset> {
-        vec![
-            Dataset::empty(),
-            Dataset::random_50(),
-            Dataset::random_99(),
-            Dataset::frontier_99(),
-        ]
+        vec![Dataset::empty(), Dataset::random_50(), Dataset::random_99(), Dataset::frontier_99()]
     }
 
     /// Up to `count` distinct used offsets in random order: the working set of the release benches.
@@ -120,11 +93,7 @@ impl Dataset {
         let mut rng = fastrand::Rng::with_seed(SEED ^ 0x05ed);
         let total = self.used.len();
         let mut out: Vec<u32> = (0..count.min(total as usize))
-            .map(|_| {
-                self.used
-                    .select(rng.u64(0..total) as u32)
-                    .expect("rank below len")
-            })
+            .map(|_| self.used.select(rng.u64(0..total) as u32).expect("rank below len"))
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -140,10 +109,7 @@ impl Dataset {
         free -= &self.used;
         let total = free.len();
         let mut out: Vec<u32> = (0..count.min(total as usize))
-            .map(|_| {
-                free.select(rng.u64(0..total) as u32)
-                    .expect("rank below len")
-            })
+            .map(|_| free.select(rng.u64(0..total) as u32).expect("rank below len"))
             .collect();
         out.sort_unstable();
         out.dedup();

@@ -14,11 +14,9 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented next_free|release_allocate|block_24 N";
-    let (Some(dataset), Some(op), Some(n)) = (
-        args.get(1),
-        args.get(2),
-        args.get(3).and_then(|n| n.parse::<u64>().ok()),
-    ) else {
+    let (Some(dataset), Some(op), Some(n)) =
+        (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
+    else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
@@ -63,8 +61,5 @@ fn main() {
         }
     }
     let elapsed = started.elapsed();
-    println!(
-        "{:.1} ns per iteration",
-        elapsed.as_nanos() as f64 / n as f64
-    );
+    println!("{:.1} ns per iteration", elapsed.as_nanos() as f64 / n as f64);
 }

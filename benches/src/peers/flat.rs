@@ -17,11 +17,7 @@ impl Flat {
         for offset in &data.used {
             words[offset as usize >> 6] |= 1 << (offset & 63);
         }
-        Flat {
-            words,
-            size,
-            used: data.used.len(),
-        }
+        Flat { words, size, used: data.used.len() }
     }
 
     #[inline]

@@ -17,10 +17,7 @@ impl Allocator for GoIpam {
     const NAME: &'static str = "go_ipam";
 
     fn build(data: &Dataset) -> Self {
-        GoIpam {
-            used: data.used.iter().collect(),
-            size: data.size(),
-        }
+        GoIpam { used: data.used.iter().collect(), size: data.size() }
     }
 
     #[inline]

@@ -33,19 +33,13 @@ impl Allocator for IpRangeFree {
         while pos < size {
             let next_used = used.by_ref().find(|&u| u >= pos).unwrap_or(size);
             while pos < next_used {
-                let order = pos
-                    .trailing_zeros()
-                    .min(data.order)
-                    .min((next_used - pos).ilog2());
+                let order = pos.trailing_zeros().min(data.order).min((next_used - pos).ilog2());
                 free.add(IpRangeFree::net(pos as u32, order));
                 pos += 1 << order;
             }
             pos = next_used + 1;
         }
-        IpRangeFree {
-            free,
-            order: data.order,
-        }
+        IpRangeFree { free, order: data.order }
     }
 
     fn allocate(&mut self) -> Option<u32> {
@@ -75,10 +69,7 @@ impl Allocator for IpRangeFree {
 impl BlockAllocator for IpRangeFree {
     fn allocate_block(&mut self, order: u32) -> Option<u32> {
         let prefix_len = (32 - order) as u8;
-        let holder = self
-            .free
-            .iter()
-            .find(|net| net.prefix_len() <= prefix_len)?;
+        let holder = self.free.iter().find(|net| net.prefix_len() <= prefix_len)?;
         let block = Ipv4Net::new(holder.network(), prefix_len).expect("valid");
         self.free.remove(block);
         debug_assert!(order <= self.order);

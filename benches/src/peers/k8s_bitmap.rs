@@ -16,10 +16,7 @@ impl Allocator for K8sBitmap {
     const NAME: &'static str = "k8s_bitmap";
 
     fn build(data: &Dataset) -> Self {
-        K8sBitmap {
-            bits: Flat::build(data),
-            rng: fastrand::Rng::with_seed(7),
-        }
+        K8sBitmap { bits: Flat::build(data), rng: fastrand::Rng::with_seed(7) }
     }
 
     #[inline]

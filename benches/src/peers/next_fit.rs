@@ -15,10 +15,7 @@ impl Allocator for NextFit {
     const NAME: &'static str = "next_fit";
 
     fn build(data: &Dataset) -> Self {
-        NextFit {
-            bits: Flat::build(data),
-            next_word: 0,
-        }
+        NextFit { bits: Flat::build(data), next_word: 0 }
     }
 
     #[inline]

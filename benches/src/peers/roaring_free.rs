@@ -19,10 +19,7 @@ impl Allocator for RoaringFree {
         let mut free = RoaringBitmap::new();
         free.insert_range(0..data.size());
         free -= &data.used;
-        RoaringFree {
-            free,
-            size: data.size(),
-        }
+        RoaringFree { free, size: data.size() }
     }
 
     #[inline]
@@ -61,7 +58,6 @@ impl BlockAllocator for RoaringFree {
     }
 
     fn release_block(&mut self, start: u32, order: u32) {
-        self.free
-            .insert_range(start..=start + ((1u32 << order) - 1));
+        self.free.insert_range(start..=start + ((1u32 << order) - 1));
     }
 }

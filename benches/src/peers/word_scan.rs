@@ -13,9 +13,7 @@ impl Allocator for WordScan {
     const NAME: &'static str = "word_scan";
 
     fn build(data: &Dataset) -> Self {
-        WordScan {
-            bits: Flat::build(data),
-        }
+        WordScan { bits: Flat::build(data) }
     }
 
     #[inline]

@@ -9,17 +9,11 @@ use std::time::Instant;
 use ipam_core::{Policy, Pool};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let mut site = Pool::builder("10.0.0.0/8".parse()?)
-        .policy(Policy::BestFit)
-        .build()?;
+    let mut site = Pool::builder("10.0.0.0/8".parse()?).policy(Policy::BestFit).build()?;
 
     // One contiguous, aligned block per traffic class, as a 4-SU (1,024 GPU) cluster needs them.
-    let segments = [
-        ("backend (8 rails of /31 links)", 21),
-        ("storage", 23),
-        ("oob / bmc", 23),
-        ("in-band", 24),
-    ];
+    let segments =
+        [("backend (8 rails of /31 links)", 21), ("storage", 23), ("oob / bmc", 23), ("in-band", 24)];
     println!("segments from {}:", site.network());
     let mut blocks = Vec::new();
     for (role, prefix_len) in segments {
@@ -30,22 +24,12 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // The in-band segment becomes a pool of its own, with a gateway and no network/broadcast.
     let inband_net = blocks[3];
-    let mut inband = Pool::builder(inband_net)
-        .reserve_network_broadcast(true)
-        .reserve_gateway(true)
-        .build()?;
-    let nodes: Vec<_> = (0..128)
-        .map(|_| inband.allocate())
-        .collect::<Result<_, _>>()?;
-    println!(
-        "\nin-band {inband_net}: gpu-node-001 = {}, gpu-node-128 = {}",
-        nodes[0], nodes[127]
-    );
+    let mut inband =
+        Pool::builder(inband_net).reserve_network_broadcast(true).reserve_gateway(true).build()?;
+    let nodes: Vec<_> = (0..128).map(|_| inband.allocate()).collect::<Result<_, _>>()?;
+    println!("\nin-band {inband_net}: gpu-node-001 = {}, gpu-node-128 = {}", nodes[0], nodes[127]);
     let gateway = inband_net.hosts().next().ok_or("a /24 has hosts")?;
-    println!(
-        "  gateway {gateway} reserved: {}",
-        inband.is_reserved(gateway)
-    );
+    println!("  gateway {gateway} reserved: {}", inband.is_reserved(gateway));
 
     // Hot path: a million single allocations on the /8, then release them all.
     let mut pool = Pool::new("10.0.0.0/8".parse()?)?;

@@ -55,26 +55,10 @@ pub(crate) fn run_level(set: u64) -> u32 {
         return 6;
     }
     u32::from(set != 0)
-        + u32::from(has_full_lane(
-            set,
-            0x5555_5555_5555_5555,
-            0xAAAA_AAAA_AAAA_AAAA,
-        ))
-        + u32::from(has_full_lane(
-            set,
-            0x1111_1111_1111_1111,
-            0x8888_8888_8888_8888,
-        ))
-        + u32::from(has_full_lane(
-            set,
-            0x0101_0101_0101_0101,
-            0x8080_8080_8080_8080,
-        ))
-        + u32::from(has_full_lane(
-            set,
-            0x0001_0001_0001_0001,
-            0x8000_8000_8000_8000,
-        ))
+        + u32::from(has_full_lane(set, 0x5555_5555_5555_5555, 0xAAAA_AAAA_AAAA_AAAA))
+        + u32::from(has_full_lane(set, 0x1111_1111_1111_1111, 0x8888_8888_8888_8888))
+        + u32::from(has_full_lane(set, 0x0101_0101_0101_0101, 0x8080_8080_8080_8080))
+        + u32::from(has_full_lane(set, 0x0001_0001_0001_0001, 0x8000_8000_8000_8000))
 }
 
 /// The start of an aligned run of 2^k set bits that lies inside the smallest aligned all-set block,
@@ -133,18 +117,10 @@ mod tests {
     #[test]
     fn run_level_matches_runs_on_every_byte_pattern() {
         for byte in 0..=255u64 {
-            for set in [
-                byte,
-                byte << 56,
-                byte * 0x0101_0101_0101_0101,
-                !byte,
-                !(byte << 32),
-                byte | 0xFFFF_0000,
-            ] {
-                let level = (0..=6)
-                    .rev()
-                    .find(|&k| naive_runs(set, k) != 0)
-                    .map_or(0, |k| k + 1);
+            for set in
+                [byte, byte << 56, byte * 0x0101_0101_0101_0101, !byte, !(byte << 32), byte | 0xFFFF_0000]
+            {
+                let level = (0..=6).rev().find(|&k| naive_runs(set, k) != 0).map_or(0, |k| k + 1);
                 assert_eq!(run_level(set), level, "set {set:#x}");
             }
         }
@@ -165,16 +141,9 @@ mod tests {
         ];
         for set in samples {
             for k in 0..=6 {
-                assert_eq!(
-                    aligned_runs(set, k),
-                    naive_runs(set, k),
-                    "set {set:#x} k {k}"
-                );
+                assert_eq!(aligned_runs(set, k), naive_runs(set, k), "set {set:#x} k {k}");
             }
-            let level = (0..=6)
-                .rev()
-                .find(|&k| naive_runs(set, k) != 0)
-                .map_or(0, |k| k + 1);
+            let level = (0..=6).rev().find(|&k| naive_runs(set, k) != 0).map_or(0, |k| k + 1);
             assert_eq!(run_level(set), level, "set {set:#x}");
         }
     }

@@ -38,10 +38,7 @@ impl Reserved {
 
     /// Number of reserved offsets.
     pub(crate) fn count(&self) -> u64 {
-        self.ranges
-            .iter()
-            .map(|(first, last)| last - first + 1)
-            .sum()
+        self.ranges.iter().map(|(first, last)| last - first + 1).sum()
     }
 
     /// The ranges, ascending.

@@ -201,8 +201,7 @@ impl PoolBuilder {
                 return Err(Error::HostBitsSet { net: excluded });
             }
             let first = u64::from(excluded.network().to_bits());
-            let (start, end) =
-                pool.span_offsets(first, u64::from(excluded.broadcast().to_bits()))?;
+            let (start, end) = pool.span_offsets(first, u64::from(excluded.broadcast().to_bits()))?;
             ranges.push((start, end - 1));
         }
         Ok(ranges)
@@ -219,25 +218,17 @@ impl Pool {
             .filter(|&min| u64::from(min) < base)
             .or_else(|| addresses.max().filter(|&max| u64::from(max) > pool_last))
         {
-            return Err(Error::OutOfPool {
-                addr: Ipv4Addr::from_bits(outside),
-                pool: self.net,
-            });
+            return Err(Error::OutOfPool { addr: Ipv4Addr::from_bits(outside), pool: self.net });
         }
         for &(first, last) in self.reserved.ranges() {
             let range = addr_bits(base + first)..=addr_bits(base + last);
             if let Some(taken) = addresses.range(range).next() {
-                return Err(Error::Reserved {
-                    addr: Ipv4Addr::from_bits(taken),
-                });
+                return Err(Error::Reserved { addr: Ipv4Addr::from_bits(taken) });
             }
         }
         let mut runs = addresses.iter();
         while let Some(run) = runs.next_range() {
-            let (start, end) = (
-                u64::from(*run.start()) - base,
-                u64::from(*run.end()) - base + 1,
-            );
+            let (start, end) = (u64::from(*run.start()) - base, u64::from(*run.end()) - base + 1);
             self.mark(start, end, true);
         }
         Ok(())

@@ -27,9 +27,7 @@ impl Pool {
         let mut pos = 0;
         while let Some(start) = self.tree.next_used(pos) {
             let end = self.tree.next_free(start).unwrap_or(self.tree.size());
-            set.insert_range(
-                addr_from(base + start).to_bits()..=addr_from(base + end - 1).to_bits(),
-            );
+            set.insert_range(addr_from(base + start).to_bits()..=addr_from(base + end - 1).to_bits());
             pos = end;
         }
         for &(first, last) in self.reserved.ranges() {

@@ -31,11 +31,7 @@ impl Pool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn free_blocks(&self) -> FreeBlocks<'_> {
-        FreeBlocks {
-            pool: self,
-            next: 0,
-            run_end: 0,
-        }
+        FreeBlocks { pool: self, next: 0, run_end: 0 }
     }
 }
 

@@ -207,9 +207,7 @@ impl Pool {
     /// ```
     pub fn allocate_block(&mut self, prefix_len: u8) -> Result<Ipv4Net, Error> {
         let order = self.block_order(prefix_len)?;
-        let pos = self
-            .choose(order)
-            .ok_or_else(|| self.exhausted(1 << order))?;
+        let pos = self.choose(order).ok_or_else(|| self.exhausted(1 << order))?;
         self.mark(pos, pos + (1 << order), true);
         self.advance_cursor(pos + (1 << order));
         Ok(Ipv4Net::new_assert(self.addr(pos), prefix_len))
@@ -294,8 +292,7 @@ impl Pool {
     /// ```
     #[inline]
     pub fn is_allocated(&self, addr: Ipv4Addr) -> bool {
-        self.offset(addr)
-            .is_ok_and(|pos| self.tree.get(pos) && !self.reserved.contains(pos))
+        self.offset(addr).is_ok_and(|pos| self.tree.get(pos) && !self.reserved.contains(pos))
     }
 
     /// Whether `addr` is reserved or excluded (never handed out).
@@ -307,8 +304,7 @@ impl Pool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_reserved(&self, addr: Ipv4Addr) -> bool {
-        self.offset(addr)
-            .is_ok_and(|pos| self.reserved.contains(pos))
+        self.offset(addr).is_ok_and(|pos| self.reserved.contains(pos))
     }
 
     /// The prefix length of the largest aligned free block, or `None` when nothing is free. O(1).
@@ -378,21 +374,16 @@ impl Pool {
             Policy::FirstFit if order == 0 => self.tree.first_free(),
             Policy::FirstFit => self.tree.find_first(order, 0),
             Policy::BestFit => self.tree.find_best(order),
-            Policy::RoundRobin => self
-                .tree
-                .find_first(order, self.cursor)
-                .or_else(|| self.tree.find_first(order, 0)),
+            Policy::RoundRobin => {
+                self.tree.find_first(order, self.cursor).or_else(|| self.tree.find_first(order, 0))
+            }
         }
     }
 
     /// Marks `start..end` and keeps the counter; the caller has checked every address.
     fn mark(&mut self, start: u64, end: u64, used: bool) {
         if end - start == 1 {
-            if used {
-                self.tree.set(start)
-            } else {
-                self.tree.clear(start)
-            }
+            if used { self.tree.set(start) } else { self.tree.clear(start) }
         } else {
             self.tree.fill(start, end, used);
         }
@@ -406,30 +397,22 @@ impl Pool {
     /// Fails unless every address in `start..end` is free.
     fn check_free(&self, start: u64, end: u64) -> Result<(), Error> {
         if let Some(pos) = self.reserved.first_in(start, end - 1) {
-            return Err(Error::Reserved {
-                addr: self.addr(pos),
-            });
+            return Err(Error::Reserved { addr: self.addr(pos) });
         }
-        match self.tree.next_used(start) {
-            Some(pos) if pos < end => Err(Error::AlreadyAllocated {
-                addr: self.addr(pos),
-            }),
-            _ => Ok(()),
+        match self.tree.first_used_in(start, end) {
+            Some(pos) => Err(Error::AlreadyAllocated { addr: self.addr(pos) }),
+            None => Ok(()),
         }
     }
 
     /// Fails unless every address in `start..end` is allocated.
     fn check_allocated(&self, start: u64, end: u64) -> Result<(), Error> {
         if let Some(pos) = self.reserved.first_in(start, end - 1) {
-            return Err(Error::Reserved {
-                addr: self.addr(pos),
-            });
+            return Err(Error::Reserved { addr: self.addr(pos) });
         }
-        match self.tree.find_first(0, start) {
-            Some(pos) if pos < end => Err(Error::NotAllocated {
-                addr: self.addr(pos),
-            }),
-            _ => Ok(()),
+        match self.tree.first_free_in(start, end) {
+            Some(pos) => Err(Error::NotAllocated { addr: self.addr(pos) }),
+            None => Ok(()),
         }
     }
 
@@ -451,10 +434,7 @@ impl Pool {
         if block.addr() != block.network() {
             return Err(Error::Misaligned { block });
         }
-        let (first, last) = (
-            u64::from(block.network().to_bits()),
-            u64::from(block.broadcast().to_bits()),
-        );
+        let (first, last) = (u64::from(block.network().to_bits()), u64::from(block.broadcast().to_bits()));
         self.span_offsets(first, last)
     }
 
@@ -470,10 +450,7 @@ impl Pool {
             None
         };
         if let Some(addr) = outside {
-            return Err(Error::OutOfPool {
-                addr: addr_from(addr),
-                pool: self.net,
-            });
+            return Err(Error::OutOfPool { addr: addr_from(addr), pool: self.net });
         }
         Ok((first - base, last - base + 1))
     }
@@ -484,10 +461,7 @@ impl Pool {
         if u64::from(pos) < self.tree.size() {
             Ok(u64::from(pos))
         } else {
-            Err(Error::OutOfPool {
-                addr,
-                pool: self.net,
-            })
+            Err(Error::OutOfPool { addr, pool: self.net })
         }
     }
 
@@ -497,10 +471,7 @@ impl Pool {
     }
 
     fn exhausted(&self, wanted: u64) -> Error {
-        Error::Exhausted {
-            wanted,
-            pool: self.net,
-        }
+        Error::Exhausted { wanted, pool: self.net }
     }
 }
 

@@ -26,10 +26,7 @@ impl Pool {
     /// ```
     pub fn allocate_range(&mut self, count: u32) -> Result<RangeInclusive<Ipv4Addr>, Error> {
         if count == 0 {
-            return Err(Error::InvalidCount {
-                count: 0,
-                reason: "a range holds at least one address",
-            });
+            return Err(Error::InvalidCount { count: 0, reason: "a range holds at least one address" });
         }
         let count = u64::from(count);
         let start = self.best_run(count).ok_or_else(|| self.exhausted(count))?;
@@ -56,8 +53,7 @@ impl Pool {
         if first > last {
             return Err(Error::InvalidRange { first, last });
         }
-        let (start, end) =
-            self.span_offsets(u64::from(first.to_bits()), u64::from(last.to_bits()))?;
+        let (start, end) = self.span_offsets(u64::from(first.to_bits()), u64::from(last.to_bits()))?;
         self.check_allocated(start, end)?;
         self.mark(start, end, false);
         Ok(())

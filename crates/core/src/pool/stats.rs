@@ -38,11 +38,7 @@ impl PoolStats {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn utilization(&self) -> f64 {
-        if self.capacity == 0 {
-            0.0
-        } else {
-            self.allocated as f64 / self.capacity as f64
-        }
+        if self.capacity == 0 { 0.0 } else { self.allocated as f64 / self.capacity as f64 }
     }
 
     /// Share of the free space that lies outside the largest aligned free block, 0.0 (one block, or

@@ -90,17 +90,10 @@ impl Tree {
         debug_assert!(order <= 32);
         let word_order = order.saturating_sub(6);
         let top = word_order.div_ceil(6);
-        let root_children = if top == 0 {
-            low_bits(1 << order)
-        } else {
-            low_bits(1 << (word_order - 6 * (top - 1)))
-        };
+        let root_children =
+            if top == 0 { low_bits(1 << order) } else { low_bits(1 << (word_order - 6 * (top - 1))) };
         let chunked = top >= 3;
-        let word_count = if chunked {
-            CHUNK_WORDS
-        } else {
-            1 << word_order
-        };
+        let word_count = if chunked { CHUNK_WORDS } else { 1 << word_order };
         let l1_count = match top {
             0 => 0,
             1 | 2 => 1 << word_order.saturating_sub(6),
@@ -108,18 +101,8 @@ impl Tree {
         };
         let has_l2 = top >= 2;
         let l1 = if has_l2 { stride(2) } else { 0 };
-        let layout = Layout {
-            l1,
-            words: l1 + l1_count * stride(1),
-            word_count,
-            l1_count,
-            has_l2,
-        };
-        let chunk_count = if chunked {
-            1usize << (order - CHUNK_ORDER)
-        } else {
-            1
-        };
+        let layout = Layout { l1, words: l1 + l1_count * stride(1), word_count, l1_count, has_l2 };
+        let chunk_count = if chunked { 1usize << (order - CHUNK_ORDER) } else { 1 };
         let upper = (3..=top)
             .map(|level| {
                 let nodes = 1usize << word_order.saturating_sub(6 * level);
@@ -159,9 +142,7 @@ impl Tree {
         match &self.slots[chunk_of(pos)] {
             Slot::Free => false,
             Slot::Full => true,
-            Slot::Mixed(data) => {
-                data[self.layout.words + word_in_chunk(pos)] >> (pos & 63) & 1 == 1
-            }
+            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)] >> (pos & 63) & 1 == 1,
         }
     }
 
@@ -181,21 +162,14 @@ impl Tree {
                 _ => 0,
             })
             .sum();
-        let upper: usize = self
-            .upper
-            .iter()
-            .map(|level| level.capacity() * size_of::<u64>())
-            .sum();
+        let upper: usize = self.upper.iter().map(|level| level.capacity() * size_of::<u64>()).sum();
         slots + chunks + upper + self.upper.capacity() * size_of::<Vec<u64>>()
     }
 
     /// Level (see [`run_level`]) of the whole tree.
     fn root_level(&self) -> u32 {
         if self.top >= 3 {
-            node_level(
-                &self.upper[self.top as usize - 3][..stride(self.top)],
-                self.top,
-            )
+            node_level(&self.upper[self.top as usize - 3][..stride(self.top)], self.top)
         } else {
             self.chunk_level(0)
         }
@@ -278,11 +252,8 @@ impl Tree {
     fn rebuild_upper(&mut self) {
         for level in 3..=self.top {
             let below = level as usize - 3;
-            let child_count = if level == 3 {
-                self.slots.len()
-            } else {
-                self.upper[below - 1].len() / stride(level - 1)
-            };
+            let child_count =
+                if level == 3 { self.slots.len() } else { self.upper[below - 1].len() / stride(level - 1) };
             let mut masks = vec![0u64; self.upper[below].len()];
             for child in 0..child_count {
                 let child_level = if level == 3 {

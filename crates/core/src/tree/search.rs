@@ -12,6 +12,14 @@ enum Target {
     Used,
 }
 
+/// One step of an unbounded first-fit descent.
+enum Step {
+    /// The block starts at this offset inside the node (it spans several children).
+    Here(u64),
+    /// Go down into this child.
+    Child(usize),
+}
+
 /// A node's answer to a search.
 enum Pick {
     /// The block starts at this offset inside the node (it spans several children).
@@ -28,7 +36,39 @@ impl Tree {
         if bound >= self.size() {
             return None;
         }
+        if bound == 0 {
+            return self.first_under(self.top, 0, Target::Free(k));
+        }
         self.search(self.top, 0, bound, Target::Free(k))
+    }
+
+    /// First free position in `start..end`, if any.
+    pub(crate) fn first_free_in(&self, start: u64, end: u64) -> Option<u64> {
+        self.scan_short(start, end, true).unwrap_or_else(|| self.next_free(start)).filter(|&pos| pos < end)
+    }
+
+    /// First used position in `start..end`, if any.
+    pub(crate) fn first_used_in(&self, start: u64, end: u64) -> Option<u64> {
+        self.scan_short(start, end, false).unwrap_or_else(|| self.next_used(start)).filter(|&pos| pos < end)
+    }
+
+    /// For a span of a few words, the answer by reading them; `None` when a descent is cheaper.
+    #[inline]
+    fn scan_short(&self, start: u64, end: u64, free: bool) -> Option<Option<u64>> {
+        const SHORT_WORDS: u64 = 8;
+        let (first, last) = (start >> 6, (end - 1) >> 6);
+        if last - first >= SHORT_WORDS {
+            return None;
+        }
+        for w in first..=last {
+            let word = if free { !self.word(w) } else { self.word(w) };
+            let from = if w == first { start & 63 } else { 0 };
+            let hits = word & bits_from(from);
+            if hits != 0 {
+                return Some(Some((w << 6) + u64::from(hits.trailing_zeros())));
+            }
+        }
+        Some(None)
     }
 
     /// Lowest free position, from the low-water mark: O(1) when the mark's word has a free bit, one
@@ -50,7 +90,40 @@ impl Tree {
         if hits != 0 {
             return Some((bound & !63) + u64::from(hits.trailing_zeros()));
         }
+        if let Some(found) = self.next_free_nearby(bound) {
+            return Some(found);
+        }
         self.search(self.top, 0, bound, Target::Free(0))
+    }
+
+    /// The next free position after `bound`'s word, if it lies under the same level-2 node: found by
+    /// climbing one or two levels from the word instead of descending from the root.
+    #[inline]
+    fn next_free_nearby(&self, bound: u64) -> Option<u64> {
+        let Slot::Mixed(data) = &self.slots[chunk_of(bound)] else { return None };
+        let layout = &self.layout;
+        if layout.l1_count == 0 {
+            return None;
+        }
+        let chunk_start = bound & !((1 << CHUNK_ORDER) - 1);
+        let wi = word_in_chunk(bound);
+        let node = &data[layout.l1 + (wi >> 6) * stride(1)..][..stride(1)];
+        let words = node[0] & bits_from((wi as u64 & 63) + 1);
+        if words != 0 {
+            let w = (wi & !63) + words.trailing_zeros() as usize;
+            let word = !data[layout.words + w];
+            return Some(chunk_start + ((w as u64) << 6) + u64::from(word.trailing_zeros()));
+        }
+        if !layout.has_l2 {
+            return None;
+        }
+        let nodes = data[0] & bits_from((wi as u64 >> 6) + 1);
+        if nodes == 0 {
+            return None;
+        }
+        let i = nodes.trailing_zeros() as usize;
+        let found = self.first_in_chunk(data, 1, i, Target::Free(0))?;
+        Some(chunk_start + ((i as u64) << 12) + found)
     }
 
     /// Lowest used position at or after `bound`, with the same first look as [`Tree::next_free`].
@@ -92,7 +165,11 @@ impl Tree {
         let masks = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
         let pick = pick(masks, level, self.valid_children(level), bound, target)?;
         self.descend(pick, level, bound, |child, child_bound| {
-            self.search(level - 1, idx * 64 + child, child_bound, target)
+            if child_bound == 0 {
+                self.first_under(level - 1, idx * 64 + child, target)
+            } else {
+                self.search(level - 1, idx * 64 + child, child_bound, target)
+            }
         })
     }
 
@@ -108,14 +185,7 @@ impl Tree {
         }
     }
 
-    fn search_in_chunk(
-        &self,
-        data: &[u64],
-        level: u32,
-        i: usize,
-        bound: u64,
-        target: Target,
-    ) -> Option<u64> {
+    fn search_in_chunk(&self, data: &[u64], level: u32, i: usize, bound: u64, target: Target) -> Option<u64> {
         if level == 0 {
             let word = data[self.layout.words + i];
             let hits = match target {
@@ -124,15 +194,15 @@ impl Tree {
             } & bits_from(bound);
             return (hits != 0).then(|| u64::from(hits.trailing_zeros()));
         }
-        let at = if level == 2 {
-            0
-        } else {
-            self.layout.l1 + i * stride(1)
-        };
+        let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
         let masks = &data[at..][..stride(level)];
         let pick = pick(masks, level, self.valid_children(level), bound, target)?;
         self.descend(pick, level, bound, |child, child_bound| {
-            self.search_in_chunk(data, level - 1, i * 64 + child, child_bound, target)
+            if child_bound == 0 {
+                self.first_in_chunk(data, level - 1, i * 64 + child, target)
+            } else {
+                self.search_in_chunk(data, level - 1, i * 64 + child, child_bound, target)
+            }
         })
     }
 
@@ -154,17 +224,60 @@ impl Tree {
         let bound_child = (bound >> span) as usize;
         while children != 0 {
             let child = children.trailing_zeros() as usize;
-            let child_bound = if child == bound_child {
-                bound & ((1 << span) - 1)
-            } else {
-                0
-            };
+            let child_bound = if child == bound_child { bound & ((1 << span) - 1) } else { 0 };
             if let Some(found) = child_search(child, child_bound) {
                 return Some(((child as u64) << span) + found);
             }
             children &= children - 1;
         }
         None
+    }
+
+    /// The lowest match under node `idx` of `level`, without a bound: one step per level and no
+    /// backtracking, since every child the masks name holds a match.
+    #[inline]
+    fn first_under(&self, mut level: u32, mut idx: usize, target: Target) -> Option<u64> {
+        let mut pos = 0;
+        while level >= 3 {
+            let node = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
+            match step(node, level, self.valid_children(level), target)? {
+                Step::Here(offset) => return Some(pos + offset),
+                Step::Child(child) => {
+                    pos += (child as u64) << (6 * level);
+                    idx = idx * 64 + child;
+                    level -= 1;
+                }
+            }
+        }
+        let found = match (&self.slots[if self.top >= 3 { idx } else { 0 }], target) {
+            (Slot::Mixed(data), _) => self.first_in_chunk(data, level, 0, target),
+            (Slot::Free, Target::Free(_)) | (Slot::Full, Target::Used) => Some(0),
+            (Slot::Free, Target::Used) | (Slot::Full, Target::Free(_)) => None,
+        };
+        found.map(|offset| pos + offset)
+    }
+
+    /// [`Tree::first_under`] inside a chunk, from node `i` of `level` (0 for the word level).
+    #[inline]
+    fn first_in_chunk(&self, data: &[u64], mut level: u32, mut i: usize, target: Target) -> Option<u64> {
+        let mut pos = 0;
+        while level >= 1 {
+            let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
+            match step(&data[at..][..stride(level)], level, self.valid_children(level), target)? {
+                Step::Here(offset) => return Some(pos + offset),
+                Step::Child(child) => {
+                    pos += (child as u64) << (6 * level);
+                    i = i * 64 + child;
+                    level -= 1;
+                }
+            }
+        }
+        let word = data[self.layout.words + i];
+        let hits = match target {
+            Target::Free(k) => aligned_runs(!word, k),
+            Target::Used => word,
+        };
+        (hits != 0).then(|| pos + u64::from(hits.trailing_zeros()))
     }
 
     fn best(&self, level: u32, idx: usize, k: u32) -> Option<u64> {
@@ -190,11 +303,7 @@ impl Tree {
         if level == 0 {
             return best_run(!data[self.layout.words + i], k).map(u64::from);
         }
-        let at = if level == 2 {
-            0
-        } else {
-            self.layout.l1 + i * stride(1)
-        };
+        let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
         match pick_best(&data[at..][..stride(level)], level, k)? {
             Pick::Here(offset) => Some(offset),
             Pick::Children(child) => {
@@ -208,12 +317,24 @@ impl Tree {
     /// Children that exist under a node of `level` (only the root may have fewer than 64).
     #[inline(always)]
     fn valid_children(&self, level: u32) -> u64 {
-        if level == self.top {
-            self.root_children
-        } else {
-            !0
-        }
+        if level == self.top { self.root_children } else { !0 }
     }
+}
+
+/// The lowest candidate at one node, for an unbounded first-fit descent.
+#[inline(always)]
+fn step(node: &[u64], level: u32, valid: u64, target: Target) -> Option<Step> {
+    let span = 6 * level;
+    let whole = node[span as usize];
+    let children = match target {
+        Target::Free(k) if k > span => {
+            let runs = aligned_runs(whole, k - span);
+            return (runs != 0).then(|| Step::Here(u64::from(runs.trailing_zeros()) << span));
+        }
+        Target::Free(k) => node[k as usize],
+        Target::Used => !whole & valid,
+    };
+    (children != 0).then(|| Step::Child(children.trailing_zeros() as usize))
 }
 
 /// Candidates at one node for a first-at-or-after-`bound` search.

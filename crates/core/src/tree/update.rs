@@ -1,8 +1,8 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::{
-    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, set_children,
-    stride, word_in_chunk,
+    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, set_children, stride,
+    word_in_chunk,
 };
 use crate::bits::{low_bits, run_level};
 
@@ -30,11 +30,7 @@ impl Tree {
         let wi = word_in_chunk(pos);
         let word = &mut data[layout.words + wi];
         let bit = 1u64 << (pos & 63);
-        debug_assert_eq!(
-            *word & bit == 0,
-            used,
-            "flip of a position already in that state"
-        );
+        debug_assert_eq!(*word & bit == 0, used, "flip of a position already in that state");
         *word ^= bit;
         if top == 0 {
             return;
@@ -114,13 +110,17 @@ impl Tree {
             return run_level(!data[layout.words]);
         }
         let (whole_word, whole_l1) = if used { (0, 0) } else { (7, 6 + 7) };
+        // Words wholly inside the range, as [full_lo, full_hi); the others touched are partial.
+        let (full_lo, full_hi) = (lo.div_ceil(64) as usize, (hi / 64) as usize);
+        let partial = |w: usize| w < full_lo || w >= full_hi;
         for i in (first >> 6)..=(last >> 6) {
-            let node_first = i << 6;
-            let inner = interior(first, last, node_first);
             let at = layout.l1 + i * stride(1);
-            set_children(&mut data[at..][..stride(1)], inner, whole_word);
-            for w in [first, last] {
-                if w >> 6 == i {
+            let inner = span_bits(full_lo, full_hi, i << 6);
+            if inner != 0 {
+                set_children(&mut data[at..][..stride(1)], inner, whole_word);
+            }
+            for w in distinct(first, last) {
+                if w >> 6 == i && partial(w) {
                     let level = run_level(!data[layout.words + w]);
                     set_child_level(&mut data[at..][..stride(1)], w & 63, level);
                 }
@@ -129,15 +129,17 @@ impl Tree {
         if !layout.has_l2 {
             return node_level(&data[layout.l1..][..stride(1)], 1);
         }
-        let (first_l1, last_l1) = (first >> 6, last >> 6);
-        set_children(
-            &mut data[..stride(2)],
-            interior(first_l1, last_l1, 0),
-            whole_l1,
-        );
-        for i in [first_l1, last_l1] {
-            let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
-            set_child_level(&mut data[..stride(2)], i, level);
+        // Level-1 nodes wholly inside the range, and the (at most two) touched in part.
+        let (nodes_lo, nodes_hi) = (full_lo.div_ceil(64), full_hi / 64);
+        let inner = span_bits(nodes_lo, nodes_hi, 0);
+        if inner != 0 {
+            set_children(&mut data[..stride(2)], inner, whole_l1);
+        }
+        for i in distinct(first >> 6, last >> 6) {
+            if i < nodes_lo || i >= nodes_hi {
+                let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
+                set_child_level(&mut data[..stride(2)], i, level);
+            }
         }
         debug_assert!(layout.word_count <= CHUNK_WORDS);
         node_level(&data[..stride(2)], 2)
@@ -202,15 +204,16 @@ fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool 
     }
 }
 
-/// Bits, relative to the 64 children starting at `node_first`, of the children strictly between
-/// `first` and `last`.
+/// Bits, relative to the 64 children starting at `node_first`, of the children in `lo..hi`.
 #[inline]
-fn interior(first: usize, last: usize, node_first: usize) -> u64 {
-    let lo = (first + 1).max(node_first);
-    let hi = last.min(node_first + 64); // exclusive
-    if lo >= hi {
-        0
-    } else {
-        low_bits((hi - lo) as u32) << (lo - node_first)
-    }
+fn span_bits(lo: usize, hi: usize, node_first: usize) -> u64 {
+    let lo = lo.max(node_first);
+    let hi = hi.min(node_first + 64);
+    if lo >= hi { 0 } else { low_bits((hi - lo) as u32) << (lo - node_first) }
+}
+
+/// `a` and `b`, or just `a` when they are equal.
+#[inline]
+fn distinct(a: usize, b: usize) -> impl Iterator<Item = usize> {
+    std::iter::once(a).chain((b != a).then_some(b))
 }

@@ -15,11 +15,7 @@ impl Tree {
                 continue;
             };
             if data.len() != self.layout.len() {
-                return Err(format!(
-                    "chunk {j} holds {} words, expected {}",
-                    data.len(),
-                    self.layout.len()
-                ));
+                return Err(format!("chunk {j} holds {} words, expected {}", data.len(), self.layout.len()));
             }
             if self.order < 6 {
                 let outside = !low_bits(1 << self.order);
@@ -30,11 +26,7 @@ impl Tree {
             let mut fresh = data.clone();
             self.rebuild_chunk(&mut fresh);
             if fresh != *data {
-                let at = fresh
-                    .iter()
-                    .zip(data.iter())
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(0);
+                let at = fresh.iter().zip(data.iter()).position(|(a, b)| a != b).unwrap_or(0);
                 return Err(format!(
                     "chunk {j}: summary word {at} is {:#x}, bitmap says {:#x}",
                     data[at], fresh[at]
@@ -42,18 +34,12 @@ impl Tree {
             }
         }
         if let Some(free) = self.find_first(0, 0).filter(|&pos| pos < self.low_free) {
-            return Err(format!(
-                "position {free} is free below the low-water mark {}",
-                self.low_free
-            ));
+            return Err(format!("position {free} is free below the low-water mark {}", self.low_free));
         }
         rebuilt.rebuild_upper();
         for (l, (stored, fresh)) in self.upper.iter().zip(&rebuilt.upper).enumerate() {
             if stored != fresh {
-                return Err(format!(
-                    "level {} summaries disagree with the chunks below",
-                    l + 3
-                ));
+                return Err(format!("level {} summaries disagree with the chunks below", l + 3));
             }
         }
         Ok(())
@@ -67,10 +53,9 @@ impl Tree {
             .map(|slot| match slot {
                 Slot::Free => 0,
                 Slot::Full => 1 << super::CHUNK_ORDER,
-                Slot::Mixed(data) => data[self.layout.words..]
-                    .iter()
-                    .map(|w| u64::from(w.count_ones()))
-                    .sum(),
+                Slot::Mixed(data) => {
+                    data[self.layout.words..].iter().map(|w| u64::from(w.count_ones())).sum()
+                }
             })
             .sum();
         if self.order < 6 {

@@ -40,11 +40,7 @@ fn config() -> impl Strategy<Value = Config> {
         2 => 12u8..=21,
         1 => 0u8..=11,
     ];
-    let policy = prop_oneof![
-        Just(Policy::FirstFit),
-        Just(Policy::BestFit),
-        Just(Policy::RoundRobin)
-    ];
+    let policy = prop_oneof![Just(Policy::FirstFit), Just(Policy::BestFit), Just(Policy::RoundRobin)];
     (
         prefix_len,
         any::<u32>(),
@@ -53,16 +49,14 @@ fn config() -> impl Strategy<Value = Config> {
         prop::collection::vec(any::<(u64, u8)>(), 0..3),
         policy,
     )
-        .prop_map(
-            |(prefix_len, base_seed, network_broadcast, gateway, exclusions, policy)| Config {
-                prefix_len,
-                base_seed,
-                network_broadcast,
-                gateway,
-                exclusions,
-                policy,
-            },
-        )
+        .prop_map(|(prefix_len, base_seed, network_broadcast, gateway, exclusions, policy)| Config {
+            prefix_len,
+            base_seed,
+            network_broadcast,
+            gateway,
+            exclusions,
+            policy,
+        })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -88,14 +82,8 @@ struct Ctx {
 
 impl Ctx {
     fn new(config: &Config) -> Ctx {
-        let net = Ipv4Net::new(Ipv4Addr::from_bits(config.base_seed), config.prefix_len)
-            .unwrap()
-            .trunc();
-        Ctx {
-            net,
-            base: u64::from(net.network().to_bits()),
-            size: 1 << (32 - u32::from(config.prefix_len)),
-        }
+        let net = Ipv4Net::new(Ipv4Addr::from_bits(config.base_seed), config.prefix_len).unwrap().trunc();
+        Ctx { net, base: u64::from(net.network().to_bits()), size: 1 << (32 - u32::from(config.prefix_len)) }
     }
 
     fn addr(&self, pos: u64) -> Ipv4Addr {
@@ -105,11 +93,7 @@ impl Ctx {
     /// An address from a seed: inside the pool, or now and then just outside it.
     fn pick_addr(&self, seed: u64) -> Ipv4Addr {
         if seed.is_multiple_of(23) && self.size < 1 << 32 {
-            let outside = if self.base > 0 {
-                self.base - 1
-            } else {
-                self.base + self.size
-            };
+            let outside = if self.base > 0 { self.base - 1 } else { self.base + self.size };
             return Ipv4Addr::from_bits(outside as u32);
         }
         self.addr((seed >> 5) % self.size)
@@ -118,11 +102,7 @@ impl Ctx {
     /// A prefix length from a seed: valid for the pool, or now and then not.
     fn pick_prefix(&self, seed: u8) -> u8 {
         let min = self.net.prefix_len();
-        if seed.is_multiple_of(29) {
-            seed % 40
-        } else {
-            min + seed % (33 - min)
-        }
+        if seed.is_multiple_of(29) { seed % 40 } else { min + seed % (33 - min) }
     }
 
     fn offset(&self, addr: Ipv4Addr) -> Option<u64> {
@@ -131,17 +111,11 @@ impl Ctx {
     }
 
     fn out_of_pool(&self, addr: Ipv4Addr) -> Error {
-        Error::OutOfPool {
-            addr,
-            pool: self.net,
-        }
+        Error::OutOfPool { addr, pool: self.net }
     }
 
     fn exhausted(&self, wanted: u64) -> Error {
-        Error::Exhausted {
-            wanted,
-            pool: self.net,
-        }
+        Error::Exhausted { wanted, pool: self.net }
     }
 
     /// The block a seed names: aligned unless `misalign`, inside the pool unless the prefix is short.
@@ -149,11 +123,7 @@ impl Ctx {
         let addr = self.addr((seed >> 5) % self.size);
         let prefix_len = self.pick_prefix(prefix_seed).min(32);
         let block = Ipv4Net::new(addr, prefix_len).unwrap();
-        if misalign && prefix_len < 32 {
-            block
-        } else {
-            block.trunc()
-        }
+        if misalign && prefix_len < 32 { block } else { block.trunc() }
     }
 
     /// Offsets of a block, or the error the pool must give before looking at its contents.
@@ -183,11 +153,7 @@ fn builder(config: &Config, ctx: &Ctx) -> PoolBuilder {
         let prefix_len = ctx.net.prefix_len() + prefix_seed % (33 - ctx.net.prefix_len());
         // Keep exclusions small next to the pool so there is room left to allocate.
         let prefix_len = prefix_len.max(ctx.net.prefix_len() + 2).min(32);
-        builder = builder.exclude(
-            Ipv4Net::new(ctx.addr(seed % ctx.size), prefix_len)
-                .unwrap()
-                .trunc(),
-        );
+        builder = builder.exclude(Ipv4Net::new(ctx.addr(seed % ctx.size), prefix_len).unwrap().trunc());
     }
     builder
 }
@@ -224,15 +190,12 @@ enum Outcome {
 
 fn run(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let ctx = Ctx::new(&config);
-    let mut pool = builder(&config, &ctx)
-        .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut pool = builder(&config, &ctx).build().map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut model = Model::new(ctx.size, &reservations(&config, &ctx));
     for (step, op) in ops.into_iter().enumerate() {
         let (expected, got) = apply(&config, &ctx, &mut pool, &mut model, &op);
         prop_assert_eq!(&expected, &got, "step {} {:?}", step, op);
-        pool.validate()
-            .map_err(|e| TestCaseError::fail(format!("step {step} {op:?}: {e}")))?;
+        pool.validate().map_err(|e| TestCaseError::fail(format!("step {step} {op:?}: {e}")))?;
         check_state(&pool, &model, &ctx)?;
     }
     check_free_space(&pool, &model, &ctx)?;
@@ -264,10 +227,7 @@ fn apply(
             let prefix_len = ctx.pick_prefix(seed);
             let got = pool.allocate_block(prefix_len).map(Outcome::Block);
             let expected = if prefix_len < ctx.net.prefix_len() || prefix_len > 32 {
-                Err(Error::InvalidPrefixLength {
-                    prefix_len,
-                    min: ctx.net.prefix_len(),
-                })
+                Err(Error::InvalidPrefixLength { prefix_len, min: ctx.net.prefix_len() })
             } else {
                 let order = 32 - u32::from(prefix_len);
                 choose(config, model, order, pool.policy(), &got, ctx).map(|pos| {
@@ -282,34 +242,22 @@ fn apply(
         Op::AllocateSpecific(seed) => {
             let addr = ctx.pick_addr(seed);
             let got = pool.allocate_specific(addr).map(|()| Outcome::Done);
-            let expected = ctx
-                .span(addr, addr)
-                .and_then(|(start, end)| take(model, ctx, start, end));
+            let expected = ctx.span(addr, addr).and_then(|(start, end)| take(model, ctx, start, end));
             (expected, got)
         }
         Op::AllocateBlockSpecific(seed, prefix_seed, misalign) => {
             let block = ctx.pick_block(seed, prefix_seed, misalign);
             let got = pool.allocate_block_specific(block).map(|()| Outcome::Done);
-            let expected = ctx
-                .block_span(block)
-                .and_then(|(start, end)| take(model, ctx, start, end));
+            let expected = ctx.block_span(block).and_then(|(start, end)| take(model, ctx, start, end));
             (expected, got)
         }
         Op::AllocateRange(seed) => {
-            let count = if seed % 8 == 0 {
-                1 + (seed >> 3) % ctx.size.min(1 << 31)
-            } else {
-                1 + (seed >> 3) % 300
-            };
+            let count =
+                if seed % 8 == 0 { 1 + (seed >> 3) % ctx.size.min(1 << 31) } else { 1 + (seed >> 3) % 300 };
             let count = if seed % 97 == 0 { 0 } else { count };
-            let got = pool
-                .allocate_range(count as u32)
-                .map(|r| Outcome::Range(*r.start(), *r.end()));
+            let got = pool.allocate_range(count as u32).map(|r| Outcome::Range(*r.start(), *r.end()));
             let expected = if count == 0 {
-                Err(Error::InvalidCount {
-                    count: 0,
-                    reason: "a range holds at least one address",
-                })
+                Err(Error::InvalidCount { count: 0, reason: "a range holds at least one address" })
             } else {
                 match model.best_range(count) {
                     Some(start) => {
@@ -325,9 +273,8 @@ fn apply(
         Op::Release(seed) => {
             let addr = ctx.pick_addr(seed);
             let got = pool.release(addr).map(|()| Outcome::Done);
-            let expected = ctx
-                .span(addr, addr)
-                .and_then(|(start, end)| give_back(model, ctx, start, end, true));
+            let expected =
+                ctx.span(addr, addr).and_then(|(start, end)| give_back(model, ctx, start, end, true));
             (expected, got)
         }
         Op::ReleaseAllocated(n) => {
@@ -341,25 +288,20 @@ fn apply(
         Op::ReleaseBlock(seed, prefix_seed, misalign) => {
             let block = ctx.pick_block(seed, prefix_seed, misalign);
             let got = pool.release_block(block).map(|()| Outcome::Done);
-            let expected = ctx
-                .block_span(block)
-                .and_then(|(start, end)| give_back(model, ctx, start, end, false));
+            let expected =
+                ctx.block_span(block).and_then(|(start, end)| give_back(model, ctx, start, end, false));
             (expected, got)
         }
         Op::ReleaseRange(seed, len) => {
             let first = ctx.pick_addr(seed);
             let last = Ipv4Addr::from_bits(first.to_bits().saturating_add(u32::from(len % 300)));
-            let last = if len % 53 == 0 {
-                Ipv4Addr::from_bits(first.to_bits().saturating_sub(1))
-            } else {
-                last
-            };
+            let last =
+                if len % 53 == 0 { Ipv4Addr::from_bits(first.to_bits().saturating_sub(1)) } else { last };
             let got = pool.release_range(first..=last).map(|()| Outcome::Done);
             let expected = if first > last {
                 Err(Error::InvalidRange { first, last })
             } else {
-                ctx.span(first, last)
-                    .and_then(|(start, end)| give_back(model, ctx, start, end, false))
+                ctx.span(first, last).and_then(|(start, end)| give_back(model, ctx, start, end, false))
             };
             (expected, got)
         }
@@ -378,9 +320,7 @@ fn choose(
     let wanted = 1u64 << order;
     let pos = match policy {
         Policy::FirstFit => model.first_fit(order, 0),
-        Policy::RoundRobin => model
-            .first_fit(order, model.cursor)
-            .or_else(|| model.first_fit(order, 0)),
+        Policy::RoundRobin => model.first_fit(order, model.cursor).or_else(|| model.first_fit(order, 0)),
         _ => {
             let any = model.first_fit(order, 0);
             match (got, any) {
@@ -389,15 +329,8 @@ fn choose(
                 _ => any,
             }
             .inspect(|&pos| {
-                assert_eq!(
-                    pos % wanted,
-                    0,
-                    "{config:?}: best fit gave a misaligned block"
-                );
-                assert!(
-                    model.first_used_in(pos, pos + wanted).is_none(),
-                    "best fit gave a used block"
-                );
+                assert_eq!(pos % wanted, 0, "{config:?}: best fit gave a misaligned block");
+                assert!(model.first_used_in(pos, pos + wanted).is_none(), "best fit gave a used block");
             })
         }
     };
@@ -407,14 +340,10 @@ fn choose(
 /// Specific allocation of `start..end`, as the model sees it.
 fn take(model: &mut Model, ctx: &Ctx, start: u64, end: u64) -> Result<Outcome, Error> {
     if let Some(pos) = model.first_reserved_in(start, end) {
-        return Err(Error::Reserved {
-            addr: ctx.addr(pos),
-        });
+        return Err(Error::Reserved { addr: ctx.addr(pos) });
     }
     if let Some(pos) = model.first_used_in(start, end) {
-        return Err(Error::AlreadyAllocated {
-            addr: ctx.addr(pos),
-        });
+        return Err(Error::AlreadyAllocated { addr: ctx.addr(pos) });
     }
     model.insert(start, end);
     model.allocated += end - start;
@@ -423,36 +352,22 @@ fn take(model: &mut Model, ctx: &Ctx, start: u64, end: u64) -> Result<Outcome, E
 
 /// Release of `start..end`, as the model sees it. A single address is checked for "not allocated"
 /// before "reserved" (a reserved address is used); spans check reservations first.
-fn give_back(
-    model: &mut Model,
-    ctx: &Ctx,
-    start: u64,
-    end: u64,
-    single: bool,
-) -> Result<Outcome, Error> {
+fn give_back(model: &mut Model, ctx: &Ctx, start: u64, end: u64, single: bool) -> Result<Outcome, Error> {
     let reserved = model.first_reserved_in(start, end);
     let free = model.first_free_in(start, end);
     if single {
         if free.is_some() {
-            return Err(Error::NotAllocated {
-                addr: ctx.addr(start),
-            });
+            return Err(Error::NotAllocated { addr: ctx.addr(start) });
         }
         if reserved.is_some() {
-            return Err(Error::Reserved {
-                addr: ctx.addr(start),
-            });
+            return Err(Error::Reserved { addr: ctx.addr(start) });
         }
     }
     if let Some(pos) = reserved {
-        return Err(Error::Reserved {
-            addr: ctx.addr(pos),
-        });
+        return Err(Error::Reserved { addr: ctx.addr(pos) });
     }
     if let Some(pos) = free {
-        return Err(Error::NotAllocated {
-            addr: ctx.addr(pos),
-        });
+        return Err(Error::NotAllocated { addr: ctx.addr(pos) });
     }
     model.remove(start, end);
     model.allocated -= end - start;
@@ -499,11 +414,7 @@ fn check_free_space(pool: &Pool, model: &Model, ctx: &Ctx) -> Result<(), TestCas
         .collect();
     prop_assert_eq!(got, expected);
     let stats = pool.stats();
-    let cover_total: u64 = model
-        .gaps()
-        .flat_map(|(s, e)| cover(s, e))
-        .map(|(_, order)| 1u64 << order)
-        .sum();
+    let cover_total: u64 = model.gaps().flat_map(|(s, e)| cover(s, e)).map(|(_, order)| 1u64 << order).sum();
     prop_assert_eq!(stats.free_blocks_by_prefix[32], cover_total);
     prop_assert_eq!(stats.free, pool.free_count());
     Ok(())

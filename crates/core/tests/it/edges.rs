@@ -27,28 +27,19 @@ fn slash_32_holds_one_address() {
     assert_eq!(pool.capacity(), 1);
     assert_eq!(pool.largest_free_block(), Some(32));
     assert_eq!(pool.allocate().unwrap(), addr("198.51.100.7"));
-    assert!(matches!(
-        pool.allocate(),
-        Err(Error::Exhausted { wanted: 1, .. })
-    ));
+    assert!(matches!(pool.allocate(), Err(Error::Exhausted { wanted: 1, .. })));
     assert_eq!(pool.largest_free_block(), None);
     pool.release(addr("198.51.100.7")).unwrap();
     assert_eq!(pool.allocate_block(32).unwrap(), net("198.51.100.7/32"));
     // Network/broadcast reservation is a no-op at /32 (and /31).
-    let pool = Pool::builder(net("198.51.100.7/32"))
-        .reserve_network_broadcast(true)
-        .build()
-        .unwrap();
+    let pool = Pool::builder(net("198.51.100.7/32")).reserve_network_broadcast(true).build().unwrap();
     assert_eq!(pool.capacity(), 1);
     pool.validate().unwrap();
 }
 
 #[test]
 fn slash_31_is_a_point_to_point_link() {
-    let mut pool = Pool::builder(net("10.255.0.0/31"))
-        .reserve_network_broadcast(true)
-        .build()
-        .unwrap();
+    let mut pool = Pool::builder(net("10.255.0.0/31")).reserve_network_broadcast(true).build().unwrap();
     assert_eq!(pool.capacity(), 2);
     assert_eq!(pool.allocate_block(31).unwrap(), net("10.255.0.0/31"));
     assert!(matches!(pool.allocate(), Err(Error::Exhausted { .. })));
@@ -73,11 +64,7 @@ fn exhaust_then_release_one_and_get_it_back() {
     let mut sorted = handed.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(
-        sorted.len(),
-        handed.len(),
-        "an address was handed out twice"
-    );
+    assert_eq!(sorted.len(), handed.len(), "an address was handed out twice");
     assert!(!handed.contains(&addr("10.0.0.0")) && !handed.contains(&addr("10.0.0.1")));
     assert!(!handed.contains(&addr("10.0.3.255")));
     pool.release(addr("10.0.2.77")).unwrap();
@@ -103,23 +90,13 @@ fn reserved_addresses_cannot_be_taken_or_released() {
     }
     assert_eq!(
         pool.allocate_block_specific(net("10.0.0.128/25")),
-        Err(Error::Reserved {
-            addr: addr("10.0.0.128")
-        })
+        Err(Error::Reserved { addr: addr("10.0.0.128") })
     );
-    assert_eq!(
-        pool.release_block(net("10.0.0.128/28")),
-        Err(Error::Reserved {
-            addr: addr("10.0.0.128")
-        })
-    );
+    assert_eq!(pool.release_block(net("10.0.0.128/28")), Err(Error::Reserved { addr: addr("10.0.0.128") }));
     // Blocks steer around reservations.
     assert_eq!(
         pool.allocate_block(25).unwrap_err(),
-        Error::Exhausted {
-            wanted: 128,
-            pool: net("10.0.0.0/24")
-        }
+        Error::Exhausted { wanted: 128, pool: net("10.0.0.0/24") }
     );
     assert_eq!(pool.allocate_block(26).unwrap(), net("10.0.0.64/26"));
     assert_eq!(pool.allocate_block(27).unwrap(), net("10.0.0.32/27"));
@@ -130,43 +107,14 @@ fn reserved_addresses_cannot_be_taken_or_released() {
 
 #[test]
 fn bad_configurations_are_typed_errors() {
-    assert_eq!(
-        Pool::new(net("10.0.0.1/24")).unwrap_err(),
-        Error::HostBitsSet {
-            net: net("10.0.0.1/24")
-        }
-    );
-    let outside = Pool::builder(net("10.0.0.0/24"))
-        .exclude(net("10.0.1.0/28"))
-        .build()
-        .unwrap_err();
-    assert_eq!(
-        outside,
-        Error::OutOfPool {
-            addr: addr("10.0.1.0"),
-            pool: net("10.0.0.0/24")
-        }
-    );
-    let larger = Pool::builder(net("10.0.0.0/24"))
-        .exclude(net("10.0.0.0/23"))
-        .build()
-        .unwrap_err();
-    assert_eq!(
-        larger,
-        Error::OutOfPool {
-            addr: addr("10.0.1.0"),
-            pool: net("10.0.0.0/24")
-        }
-    );
-    let host_bits = Pool::builder(net("10.0.0.0/24"))
-        .exclude(net("10.0.0.9/28"))
-        .build()
-        .unwrap_err();
+    assert_eq!(Pool::new(net("10.0.0.1/24")).unwrap_err(), Error::HostBitsSet { net: net("10.0.0.1/24") });
+    let outside = Pool::builder(net("10.0.0.0/24")).exclude(net("10.0.1.0/28")).build().unwrap_err();
+    assert_eq!(outside, Error::OutOfPool { addr: addr("10.0.1.0"), pool: net("10.0.0.0/24") });
+    let larger = Pool::builder(net("10.0.0.0/24")).exclude(net("10.0.0.0/23")).build().unwrap_err();
+    assert_eq!(larger, Error::OutOfPool { addr: addr("10.0.1.0"), pool: net("10.0.0.0/24") });
+    let host_bits = Pool::builder(net("10.0.0.0/24")).exclude(net("10.0.0.9/28")).build().unwrap_err();
     assert!(matches!(host_bits, Error::HostBitsSet { .. }));
-    let cursor = Pool::builder(net("10.0.0.0/24"))
-        .cursor(addr("10.0.1.0"))
-        .build()
-        .unwrap_err();
+    let cursor = Pool::builder(net("10.0.0.0/24")).cursor(addr("10.0.1.0")).build().unwrap_err();
     assert!(matches!(cursor, Error::OutOfPool { .. }));
 
     let mut used = RoaringBitmap::new();
@@ -176,103 +124,50 @@ fn bad_configurations_are_typed_errors() {
         .reserve_gateway(true)
         .allocated(&used)
         .build();
-    assert_eq!(
-        reserved.unwrap_err(),
-        Error::Reserved {
-            addr: addr("10.0.0.1")
-        }
-    );
+    assert_eq!(reserved.unwrap_err(), Error::Reserved { addr: addr("10.0.0.1") });
     used.insert(addr("10.0.5.5").to_bits());
     let out = Pool::from_allocated(net("10.0.0.0/24"), &used).unwrap_err();
-    assert_eq!(
-        out,
-        Error::OutOfPool {
-            addr: addr("10.0.5.5"),
-            pool: net("10.0.0.0/24")
-        }
-    );
+    assert_eq!(out, Error::OutOfPool { addr: addr("10.0.5.5"), pool: net("10.0.0.0/24") });
 }
 
 #[test]
 fn block_and_range_errors() {
     let mut pool = Pool::new(net("10.0.0.0/24")).unwrap();
-    assert_eq!(
-        pool.allocate_block(33),
-        Err(Error::InvalidPrefixLength {
-            prefix_len: 33,
-            min: 24
-        })
-    );
-    assert_eq!(
-        pool.allocate_block(23),
-        Err(Error::InvalidPrefixLength {
-            prefix_len: 23,
-            min: 24
-        })
-    );
+    assert_eq!(pool.allocate_block(33), Err(Error::InvalidPrefixLength { prefix_len: 33, min: 24 }));
+    assert_eq!(pool.allocate_block(23), Err(Error::InvalidPrefixLength { prefix_len: 23, min: 24 }));
     assert_eq!(
         pool.allocate_block_specific(net("10.0.0.0/23")),
-        Err(Error::OutOfPool {
-            addr: addr("10.0.1.0"),
-            pool: net("10.0.0.0/24")
-        })
+        Err(Error::OutOfPool { addr: addr("10.0.1.0"), pool: net("10.0.0.0/24") })
     );
     assert_eq!(
         pool.allocate_block_specific(net("10.0.0.8/28")),
-        Err(Error::Misaligned {
-            block: net("10.0.0.8/28")
-        })
+        Err(Error::Misaligned { block: net("10.0.0.8/28") })
     );
-    let across = pool
-        .release_range(addr("10.0.0.250")..=addr("10.0.1.3"))
-        .unwrap_err();
-    assert_eq!(
-        across,
-        Error::OutOfPool {
-            addr: addr("10.0.1.0"),
-            pool: net("10.0.0.0/24")
-        }
-    );
-    assert!(matches!(
-        pool.allocate_range(257),
-        Err(Error::Exhausted { wanted: 257, .. })
-    ));
-    assert_eq!(
-        pool.allocate_range(256).unwrap(),
-        addr("10.0.0.0")..=addr("10.0.0.255")
-    );
+    let across = pool.release_range(addr("10.0.0.250")..=addr("10.0.1.3")).unwrap_err();
+    assert_eq!(across, Error::OutOfPool { addr: addr("10.0.1.0"), pool: net("10.0.0.0/24") });
+    assert!(matches!(pool.allocate_range(257), Err(Error::Exhausted { wanted: 257, .. })));
+    assert_eq!(pool.allocate_range(256).unwrap(), addr("10.0.0.0")..=addr("10.0.0.255"));
     pool.validate().unwrap();
 }
 
 #[test]
 fn blocks_at_the_top_of_the_address_space() {
     let mut pool = Pool::new(net("255.255.255.0/24")).unwrap();
-    pool.allocate_block_specific(net("255.255.255.254/31"))
-        .unwrap();
+    pool.allocate_block_specific(net("255.255.255.254/31")).unwrap();
     pool.allocate_specific(addr("255.255.255.253")).unwrap();
     pool.allocate_specific(addr("255.255.255.250")).unwrap();
     // Best fit: the run .251-.252 is the smallest that holds 2.
-    assert_eq!(
-        pool.allocate_range(2).unwrap(),
-        addr("255.255.255.251")..=addr("255.255.255.252")
-    );
+    assert_eq!(pool.allocate_range(2).unwrap(), addr("255.255.255.251")..=addr("255.255.255.252"));
     pool.release(addr("255.255.255.250")).unwrap();
-    pool.release_range(addr("255.255.255.251")..=addr("255.255.255.255"))
-        .unwrap();
-    assert_eq!(
-        pool.allocate_block_specific(net("255.255.255.255/32")),
-        Ok(())
-    );
+    pool.release_range(addr("255.255.255.251")..=addr("255.255.255.255")).unwrap();
+    assert_eq!(pool.allocate_block_specific(net("255.255.255.255/32")), Ok(()));
     assert!(pool.is_allocated(addr("255.255.255.255")));
     let free: Vec<Ipv4Net> = pool.free_blocks().collect();
     assert_eq!(free.last(), Some(&net("255.255.255.254/32")));
     pool.validate().unwrap();
 
     let mut top = Pool::new(net("128.0.0.0/1")).unwrap();
-    assert_eq!(
-        top.allocate_block_specific(net("255.255.255.255/32")),
-        Ok(())
-    );
+    assert_eq!(top.allocate_block_specific(net("255.255.255.255/32")), Ok(()));
     assert_eq!(top.largest_free_block(), Some(2));
     top.validate().unwrap();
 }
@@ -282,28 +177,17 @@ fn the_whole_ipv4_space_is_one_lazy_pool() {
     let mut pool = Pool::new(net("0.0.0.0/0")).unwrap();
     assert_eq!(pool.capacity(), 1 << 32);
     assert_eq!(pool.largest_free_block(), Some(0));
-    assert!(
-        pool.heap_bytes() < 1 << 20,
-        "fresh /0 holds {} bytes",
-        pool.heap_bytes()
-    );
+    assert!(pool.heap_bytes() < 1 << 20, "fresh /0 holds {} bytes", pool.heap_bytes());
     assert_eq!(pool.allocate().unwrap(), addr("0.0.0.0"));
     assert_eq!(pool.allocate_block(1).unwrap(), net("128.0.0.0/1"));
     assert_eq!(pool.allocate_block(8).unwrap(), net("1.0.0.0/8"));
     assert_eq!(pool.allocated_count(), 1 + (1 << 31) + (1 << 24));
     // Whole chunks are marked at the summary level, so memory stays small.
-    assert!(
-        pool.heap_bytes() < 1 << 20,
-        "holds {} bytes",
-        pool.heap_bytes()
-    );
+    assert!(pool.heap_bytes() < 1 << 20, "holds {} bytes", pool.heap_bytes());
     pool.allocate_specific(addr("255.255.255.255")).unwrap_err();
     pool.release_block(net("128.0.0.0/1")).unwrap();
     pool.allocate_specific(addr("255.255.255.255")).unwrap();
-    assert_eq!(
-        pool.allocate_range(3).unwrap(),
-        addr("0.0.0.1")..=addr("0.0.0.3")
-    );
+    assert_eq!(pool.allocate_range(3).unwrap(), addr("0.0.0.1")..=addr("0.0.0.3"));
     pool.validate().unwrap();
     let exported = pool.allocated();
     assert_eq!(exported.len(), pool.allocated_count());
@@ -315,11 +199,7 @@ fn the_whole_ipv4_space_is_one_lazy_pool() {
 #[test]
 fn memory_follows_use() {
     let mut pool = Pool::new(net("10.0.0.0/8")).unwrap();
-    assert!(
-        pool.heap_bytes() < 16 << 10,
-        "fresh /8 holds {} bytes",
-        pool.heap_bytes()
-    );
+    assert!(pool.heap_bytes() < 16 << 10, "fresh /8 holds {} bytes", pool.heap_bytes());
     while pool.allocate_block(20).is_ok() {}
     // Every /20 was taken address-level inside chunks: the pool is dense now.
     let dense = pool.heap_bytes() as f64 * 8.0 / pool.capacity() as f64;
@@ -335,12 +215,7 @@ fn releasing_a_block_address_by_address() {
         pool.release(host).unwrap();
     }
     assert_eq!(pool.allocated_count(), 2);
-    assert_eq!(
-        pool.release_block(block),
-        Err(Error::NotAllocated {
-            addr: addr("10.0.0.1")
-        })
-    );
+    assert_eq!(pool.release_block(block), Err(Error::NotAllocated { addr: addr("10.0.0.1") }));
     pool.release(block.network()).unwrap();
     pool.release(block.broadcast()).unwrap();
     assert_eq!(pool.largest_free_block(), Some(16));

@@ -16,13 +16,7 @@ pub(crate) struct Model {
 
 impl Model {
     pub(crate) fn new(size: u64, reserved: &[(u64, u64)]) -> Model {
-        let mut model = Model {
-            size,
-            used: BTreeMap::new(),
-            reserved: Vec::new(),
-            allocated: 0,
-            cursor: 0,
-        };
+        let mut model = Model { size, used: BTreeMap::new(), reserved: Vec::new(), allocated: 0, cursor: 0 };
         for &(start, end) in reserved {
             // Reservations may overlap: insert only what is not there yet.
             let mut pos = start;
@@ -55,22 +49,14 @@ impl Model {
 
     /// End of the used run that holds `pos`.
     fn run_end(&self, mut pos: u64) -> u64 {
-        while let Some((_, &e)) = self
-            .used
-            .range(..=pos)
-            .next_back()
-            .filter(|(_, e)| **e > pos)
-        {
+        while let Some((_, &e)) = self.used.range(..=pos).next_back().filter(|(_, e)| **e > pos) {
             pos = e;
         }
         pos
     }
 
     pub(crate) fn first_reserved_in(&self, start: u64, end: u64) -> Option<u64> {
-        self.reserved
-            .iter()
-            .find(|&&(s, e)| s < end && e > start)
-            .map(|&(s, _)| s.max(start))
+        self.reserved.iter().find(|&&(s, e)| s < end && e > start).map(|&(s, _)| s.max(start))
     }
 
     pub(crate) fn first_used_in(&self, start: u64, end: u64) -> Option<u64> {
@@ -83,9 +69,7 @@ impl Model {
     }
 
     pub(crate) fn first_free_in(&self, start: u64, end: u64) -> Option<u64> {
-        self.gaps()
-            .find(|&(s, e)| s < end && e > start)
-            .map(|(s, _)| s.max(start))
+        self.gaps().find(|&(s, e)| s < end && e > start).map(|(s, _)| s.max(start))
     }
 
     /// Free runs, ascending.
@@ -117,21 +101,13 @@ impl Model {
     }
 
     pub(crate) fn insert(&mut self, start: u64, end: u64) {
-        assert!(
-            self.first_used_in(start, end).is_none(),
-            "model: double insert"
-        );
+        assert!(self.first_used_in(start, end).is_none(), "model: double insert");
         self.used.insert(start, end);
     }
 
     pub(crate) fn remove(&mut self, start: u64, end: u64) {
-        let hit: Vec<(u64, u64)> = self
-            .used
-            .range(..end)
-            .rev()
-            .take_while(|(_, e)| **e > start)
-            .map(|(&s, &e)| (s, e))
-            .collect();
+        let hit: Vec<(u64, u64)> =
+            self.used.range(..end).rev().take_while(|(_, e)| **e > start).map(|(&s, &e)| (s, e)).collect();
         for (s, e) in hit {
             self.used.remove(&s);
             if s < start {
@@ -154,17 +130,12 @@ impl Model {
 
     /// Largest aligned free block's order.
     pub(crate) fn max_free_order(&self) -> Option<u32> {
-        self.gaps()
-            .map(|(s, e)| cover(s, e).map(|(_, order)| order).max().unwrap_or(0))
-            .max()
+        self.gaps().map(|(s, e)| cover(s, e).map(|(_, order)| order).max().unwrap_or(0)).max()
     }
 
     /// Start of the smallest free run of at least `count`, lowest on a tie.
     pub(crate) fn best_range(&self, count: u64) -> Option<u64> {
-        self.gaps()
-            .filter(|(s, e)| e - s >= count)
-            .min_by_key(|&(s, e)| (e - s, s))
-            .map(|(s, _)| s)
+        self.gaps().filter(|(s, e)| e - s >= count).min_by_key(|&(s, e)| (e - s, s)).map(|(s, _)| s)
     }
 
     /// Minimal CIDR cover of the free space as (start, order), ascending.
@@ -180,11 +151,7 @@ pub(crate) fn cover(start: u64, end: u64) -> impl Iterator<Item = (u64, u32)> {
         if pos >= end {
             return None;
         }
-        let align = if pos == 0 {
-            32
-        } else {
-            pos.trailing_zeros().min(32)
-        };
+        let align = if pos == 0 { 32 } else { pos.trailing_zeros().min(32) };
         let order = align.min((end - pos).ilog2());
         let block = (pos, order);
         pos += 1 << order;
