@@ -24,7 +24,7 @@ impl Reserved {
     /// Whether `pos` is reserved.
     #[inline]
     pub(crate) fn contains(&self, pos: u64) -> bool {
-        self.first_in(pos, pos).is_some()
+        !self.ranges.is_empty() && self.first_in(pos, pos).is_some()
     }
 
     /// The first reserved offset in `first..=last`.

@@ -246,13 +246,13 @@ impl Pool {
     #[inline]
     pub fn release(&mut self, addr: Ipv4Addr) -> Result<(), Error> {
         let pos = self.offset(addr)?;
-        if !self.tree.get(pos) {
-            return Err(Error::NotAllocated { addr });
-        }
+        // Reserved addresses are marked used, so checking them first gives the same answers.
         if self.reserved.contains(pos) {
             return Err(Error::Reserved { addr });
         }
-        self.tree.clear(pos);
+        if !self.tree.clear_used(pos) {
+            return Err(Error::NotAllocated { addr });
+        }
         self.allocated -= 1;
         Ok(())
     }
@@ -457,7 +457,7 @@ impl Pool {
 
     #[inline]
     fn offset(&self, addr: Ipv4Addr) -> Result<u64, Error> {
-        let pos = addr.to_bits().wrapping_sub(self.net.network().to_bits());
+        let pos = addr.to_bits().wrapping_sub(self.net.addr().to_bits());
         if u64::from(pos) < self.tree.size() {
             Ok(u64::from(pos))
         } else {
@@ -467,7 +467,8 @@ impl Pool {
 
     #[inline]
     fn addr(&self, pos: u64) -> Ipv4Addr {
-        addr_from(u64::from(self.net.network().to_bits()) + pos)
+        // `net` has no host bits (the builder checks), so its address is its network.
+        addr_from(u64::from(self.net.addr().to_bits()) + pos)
     }
 
     fn exhausted(&self, wanted: u64) -> Error {

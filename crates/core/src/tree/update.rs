@@ -13,6 +13,16 @@ impl Tree {
         self.flip(pos, true);
     }
 
+    /// Marks `pos` free if it is used; returns whether it was.
+    #[inline]
+    pub(crate) fn clear_used(&mut self, pos: u64) -> bool {
+        if !self.get(pos) {
+            return false;
+        }
+        self.clear(pos);
+        true
+    }
+
     /// Marks one used position free.
     #[inline]
     pub(crate) fn clear(&mut self, pos: u64) {
@@ -20,27 +30,50 @@ impl Tree {
         self.flip(pos, false);
     }
 
-    /// Flips one position. A word's level can only fall when a bit is set and rise when one is
-    /// cleared, so each step up reads one parent bit to learn whether anything changed and stops there.
-    #[inline]
+    /// Flips one position. Inlined into every caller: the common case is one word written and a
+    /// check on that word alone; only a flip that may move the word's level leaves the fast path.
+    #[inline(always)]
     fn flip(&mut self, pos: u64, used: bool) {
-        let (top, layout) = (self.top, self.layout);
         let j = chunk_of(pos);
-        let data = self.materialize(j);
+        if !matches!(self.slots[j], Slot::Mixed(_)) {
+            self.materialize(j);
+        }
+        let Slot::Mixed(data) = &mut self.slots[j] else { return };
         let wi = word_in_chunk(pos);
-        let word = &mut data[layout.words + wi];
+        let word = &mut data[self.layout.words + wi];
         let bit = 1u64 << (pos & 63);
         debug_assert_eq!(*word & bit == 0, used, "flip of a position already in that state");
+        let old = *word;
         *word ^= bit;
-        if top == 0 {
+        let new = *word;
+        if self.top == 0 || level_kept(old, new, pos & 63, used) {
             return;
         }
-        let mut level = run_level(!*word);
+        // The free blocks that hold bit `b` are those inside the smallest aligned block around it that
+        // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
+        // bit says so), its level stays.
+        let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
+        let probe = if used { order } else { order - 1 };
+        let l1 = self.layout.l1 + (wi >> 6) * stride(1);
+        if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
+            return;
+        }
+        self.resummarize(pos, used);
+    }
+
+    /// Carries a word's flip (already made) up the summaries. A word's
+    /// level can only fall when a bit is set and rise when one is cleared, so each step up reads one
+    /// parent bit to learn whether anything changed and stops there.
+    #[inline(never)]
+    fn resummarize(&mut self, pos: u64, used: bool) {
+        let (top, layout) = (self.top, self.layout);
+        let j = chunk_of(pos);
+        let Slot::Mixed(data) = &mut self.slots[j] else { return };
+        let wi = word_in_chunk(pos);
+        let new = data[layout.words + wi];
         let l1 = layout.l1 + (wi >> 6) * stride(1);
-        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) {
-            return;
-        }
-        if top == 1 {
+        let mut level = run_level(!new);
+        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) || top == 1 {
             return;
         }
         level = node_level(&data[l1..][..stride(1)], 1);
@@ -157,6 +190,33 @@ impl Tree {
             idx >>= 6;
         }
     }
+}
+
+/// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from
+/// the word alone. With `b`'s buddy used, the only free block `b` can belong to is `b` itself:
+/// taking it keeps every larger free block and, unless the word is now full, some free bit; giving
+/// it back adds a block of order 0, which changes nothing unless the word was full. Most flips in a
+/// fragmented pool end here, without touching the summaries.
+#[inline(always)]
+fn level_kept(old: u64, new: u64, b: u64, used: bool) -> bool {
+    let buddy_used = new >> (b ^ 1) & 1 == 1;
+    buddy_used && if used { new != !0 } else { old != !0 }
+}
+
+/// Order of the smallest aligned block around bit `b` that holds a set bit of `x` (where bit `b` is
+/// clear); 7 when `x` is empty. The nearest set bits below and above decide it.
+#[inline(always)]
+fn nearest_used_order(x: u64, b: u32) -> u32 {
+    let below = x & low_bits(b);
+    let above = x & !low_bits(b + 1);
+    let mut order = 7;
+    if below != 0 {
+        order = order.min((b ^ (63 - below.leading_zeros())).ilog2() + 1);
+    }
+    if above != 0 {
+        order = order.min((b ^ above.trailing_zeros()).ilog2() + 1);
+    }
+    order
 }
 
 /// Moves a child's level in its parent node after one bit flip, using that the level moved in one

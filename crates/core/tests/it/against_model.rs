@@ -412,6 +412,17 @@ fn check_free_space(pool: &Pool, model: &Model, ctx: &Ctx) -> Result<(), TestCas
         .into_iter()
         .map(|(pos, order)| Ipv4Net::new(ctx.addr(pos), (32 - order) as u8).unwrap())
         .collect();
+    // Minimal: no two neighbours are buddies that would merge into one aligned block.
+    for pair in got.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let merged = Ipv4Net::new(a.network(), a.prefix_len().saturating_sub(1)).unwrap().trunc();
+        let buddies = a.prefix_len() == b.prefix_len()
+            && a.prefix_len() > ctx.net.prefix_len()
+            && merged.network() == a.network()
+            && merged.broadcast() == b.broadcast();
+        prop_assert!(!buddies, "{} and {} should be one block", a, b);
+        prop_assert!(a.broadcast() < b.network(), "not ascending and disjoint: {} {}", a, b);
+    }
     prop_assert_eq!(got, expected);
     let stats = pool.stats();
     let cover_total: u64 = model.gaps().flat_map(|(s, e)| cover(s, e)).map(|(_, order)| 1u64 << order).sum();
