@@ -155,7 +155,6 @@ fn single_address_groups(c: &mut Criterion) {
         release::<OursFirstFit>(&mut group, data, &used);
         release::<WordScan>(&mut group, data, &used);
         release::<RoaringFree>(&mut group, data, &used);
-        release::<GoIpam>(&mut group, data, &used);
     }
     group.finish();
 
@@ -165,7 +164,6 @@ fn single_address_groups(c: &mut Criterion) {
         specific::<OursFirstFit>(&mut group, data);
         specific::<WordScan>(&mut group, data);
         specific::<RoaringFree>(&mut group, data);
-        specific::<GoIpam>(&mut group, data);
     }
     group.finish();
 

@@ -227,10 +227,10 @@ impl Pool {
             }
         }
         let mut runs = addresses.iter();
-        while let Some(run) = runs.next_range() {
-            let (start, end) = (u64::from(*run.start()) - base, u64::from(*run.end()) - base + 1);
-            self.mark(start, end, true);
-        }
+        let ranges = std::iter::from_fn(|| runs.next_range())
+            .map(|run| (u64::from(*run.start()) - base, u64::from(*run.end()) - base + 1));
+        self.tree.fill_many(ranges);
+        self.allocated += addresses.len();
         Ok(())
     }
 }

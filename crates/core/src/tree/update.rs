@@ -52,16 +52,24 @@ impl Tree {
         // The free blocks that hold bit `b` are those inside the smallest aligned block around it that
         // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
         // bit says so), its level stays.
-        let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
-        let probe = if used { order } else { order - 1 };
+        // (A word that fills up or stops being full certainly changes level: skip the probe.)
         let l1 = self.layout.l1 + (wi >> 6) * stride(1);
-        if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
+        let full = if used { new } else { old } == !0;
+        if !full {
+            let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
+            let probe = if used { order } else { order - 1 };
+            if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
+                return;
+            }
+        }
+        // The word's level moved: its parent takes it; most of the time the parent's own level stays.
+        if !update_child(&mut data[l1..][..stride(1)], wi & 63, run_level(!new), used) || self.top == 1 {
             return;
         }
         self.resummarize(pos, used);
     }
 
-    /// Carries a word's flip (already made) up the summaries. A word's
+    /// Carries a level-1 node's change (its word's flip is made and recorded) up the summaries. A word's
     /// level can only fall when a bit is set and rise when one is cleared, so each step up reads one
     /// parent bit to learn whether anything changed and stops there.
     #[inline(never)]
@@ -70,13 +78,8 @@ impl Tree {
         let j = chunk_of(pos);
         let Slot::Mixed(data) = &mut self.slots[j] else { return };
         let wi = word_in_chunk(pos);
-        let new = data[layout.words + wi];
         let l1 = layout.l1 + (wi >> 6) * stride(1);
-        let mut level = run_level(!new);
-        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) || top == 1 {
-            return;
-        }
-        level = node_level(&data[l1..][..stride(1)], 1);
+        let mut level = node_level(&data[l1..][..stride(1)], 1);
         if !update_child(&mut data[..stride(2)], wi >> 6, level, used) || top == 2 {
             return;
         }
@@ -132,7 +135,13 @@ impl Tree {
         let layout = self.layout;
         let data = self.materialize(j);
         let (first, last) = ((lo >> 6) as usize, ((hi - 1) >> 6) as usize);
-        for w in first..=last {
+        // Words wholly inside the range, as [full_lo, full_hi); the others touched are partial.
+        let (full_lo, full_hi) = (lo.div_ceil(64) as usize, (hi / 64) as usize);
+        let partial = |w: usize| w < full_lo || w >= full_hi;
+        if full_lo < full_hi {
+            data[layout.words + full_lo..layout.words + full_hi].fill(if used { !0 } else { 0 });
+        }
+        for w in distinct(first, last).filter(|&w| partial(w)) {
             let from = if w == first { lo & 63 } else { 0 };
             let to = if w == last { ((hi - 1) & 63) + 1 } else { 64 };
             let bits = low_bits((to - from) as u32) << from;
@@ -143,9 +152,6 @@ impl Tree {
             return run_level(!data[layout.words]);
         }
         let (whole_word, whole_l1) = if used { (0, 0) } else { (7, 6 + 7) };
-        // Words wholly inside the range, as [full_lo, full_hi); the others touched are partial.
-        let (full_lo, full_hi) = (lo.div_ceil(64) as usize, (hi / 64) as usize);
-        let partial = |w: usize| w < full_lo || w >= full_hi;
         for i in (first >> 6)..=(last >> 6) {
             let at = layout.l1 + i * stride(1);
             let inner = span_bits(full_lo, full_hi, i << 6);
@@ -176,6 +182,44 @@ impl Tree {
         }
         debug_assert!(layout.word_count <= CHUNK_WORDS);
         node_level(&data[..stride(2)], 2)
+    }
+
+    /// Marks many ranges used at once (each free before, ascending or not): bits first, then every
+    /// touched chunk's summaries rebuilt once. For loading a saved state, where per-range upkeep of
+    /// the summaries would cost more than rebuilding them.
+    pub(crate) fn fill_many(&mut self, ranges: impl IntoIterator<Item = (u64, u64)>) {
+        let mut touched = vec![false; self.slots.len()];
+        let chunk_size = 1u64 << CHUNK_ORDER.min(self.order);
+        for (start, end) in ranges {
+            let mut lo = start;
+            while lo < end {
+                let j = chunk_of(lo);
+                let chunk_start = (j as u64) << CHUNK_ORDER;
+                let hi = end.min(chunk_start + chunk_size);
+                if self.top >= 3 && lo == chunk_start && hi == chunk_start + chunk_size {
+                    self.slots[j] = Slot::Full;
+                } else {
+                    let words = self.layout.words;
+                    let data = self.materialize(j);
+                    let (rel_lo, rel_hi) = (lo - chunk_start, hi - chunk_start);
+                    for w in (rel_lo >> 6)..=((rel_hi - 1) >> 6) {
+                        let from = rel_lo.max(w << 6) - (w << 6);
+                        let to = rel_hi.min((w + 1) << 6) - (w << 6);
+                        data[words + w as usize] |= low_bits((to - from) as u32) << from;
+                    }
+                }
+                touched[j] = true;
+                lo = hi;
+            }
+        }
+        for (j, touched) in touched.into_iter().enumerate() {
+            if let (true, Slot::Mixed(data)) = (touched, &mut self.slots[j]) {
+                let mut data = std::mem::take(data);
+                self.rebuild_chunk(&mut data);
+                self.slots[j] = Slot::Mixed(data);
+            }
+        }
+        self.rebuild_upper();
     }
 
     /// Writes chunk `j`'s level into level 3 and carries any change further up.
