@@ -56,7 +56,11 @@ impl Allocator for IpRangeFree {
     }
 
     fn release(&mut self, offset: u32) -> bool {
-        self.free.add(IpRangeFree::net(offset, 0));
+        let net = IpRangeFree::net(offset, 0);
+        if u64::from(offset) >= 1u64 << self.order || self.free.contains(&net) {
+            return false;
+        }
+        self.free.add(net);
         true
     }
 

@@ -43,11 +43,15 @@ fn has_full_lane(set: u64, lows: u64, highs: u64) -> bool {
 /// 0 if `set` is empty, else 1 + the largest `k` for which `aligned_runs(set, k)` is non-empty.
 ///
 /// This is the "level" the summary tree stores: a level of `L` means the largest aligned free
-/// block has order `L - 1`, and 0 means nothing is free. Masks that are nearly all set (the
-/// summaries of a mostly free pool) answer in two tests; otherwise it is branch-free: a run of order
+/// block has order `L - 1`, and 0 means nothing is free. Masks with at most one bit set (a nearly
+/// full pool) or nearly all set (the summaries of a mostly free pool) answer in a test or two; otherwise it is branch-free: a run of order
 /// `k` implies runs of every lower order, so the level is a sum of one test per order.
 #[inline]
 pub(crate) fn run_level(set: u64) -> u32 {
+    // Words of a nearly full pool hold no or one free bit: answer those first.
+    if set & set.wrapping_sub(1) == 0 {
+        return u32::from(set != 0);
+    }
     if set == !0 {
         return 7;
     }

@@ -7,6 +7,15 @@ use ipnet::Ipv4Net;
 use super::{Pool, prefix_len_of};
 
 /// Iterator over the minimal CIDR cover of a pool's free space, ascending; see [`Pool::free_blocks`].
+///
+/// ```
+/// let mut pool = ipam_core::Pool::new("10.0.0.0/29".parse()?)?;
+/// pool.allocate_block(30)?;
+/// let mut free = pool.free_blocks();
+/// assert_eq!(free.next(), Some("10.0.0.4/30".parse()?));
+/// assert_eq!(free.next(), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct FreeBlocks<'a> {
     pool: &'a Pool,

@@ -5,6 +5,15 @@ use ipnet::Ipv4Net;
 use super::Pool;
 
 /// A pool's utilization and fragmentation; see [`Pool::stats`].
+///
+/// ```
+/// let mut pool = ipam_core::Pool::builder("10.0.0.0/24".parse()?).reserve_network_broadcast(true).build()?;
+/// pool.allocate_block(26)?;
+/// let stats = pool.stats();
+/// assert_eq!((stats.capacity, stats.allocated, stats.reserved), (254, 64, 2));
+/// assert_eq!(stats.free, 190);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
