@@ -39,7 +39,7 @@
 //! Finding the lowest free address or the lowest free /24 is one descent, a `tzcnt` per level (four
 //! levels for a /8); marking fixes the path back up and stops as soon as nothing changes. Storage is
 //! created in chunks of 2^18 addresses on first touch, so a fresh `0.0.0.0/0` holds under 1 MiB and a
-//! dense pool about 1.11 bits per address.
+//! dense pool about 1.13 bits per address.
 //!
 //! # Features
 //! - `serde`: `Serialize`/`Deserialize` for [`Policy`] and [`PoolStats`].

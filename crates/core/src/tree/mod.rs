@@ -13,10 +13,10 @@
 //! bit tricks as inside a word ([`crate::bits`]). Every search is one descent, a `tzcnt` per level.
 //!
 //! # Laziness
-//! Levels 0 to 2 are stored in chunks of 2^18 addresses (32 KiB of bitmap, 3.6 KiB of summaries),
+//! Levels 0 to 2 are stored in chunks of 2^18 addresses (32 KiB of bitmap, 4.1 KiB of summaries),
 //! created on first touch; an untouched chunk is [`Slot::Free`], and one marked whole by a large
 //! block is [`Slot::Full`]. Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh
-//! /0 therefore holds about 430 KiB, and a dense pool 1.11 bits per address.
+//! /0 therefore holds about 430 KiB, and a dense pool 1.13 bits per address.
 
 mod search;
 mod update;
