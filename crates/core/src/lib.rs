@@ -32,6 +32,8 @@
 //! - [`FreeBlocks`]: the free space as its minimal CIDR cover.
 //! - Exchange: [`Pool::allocated`] and [`Pool::from_allocated`] speak `RoaringBitmap`, a format that
 //!   many languages read.
+//! - [`invariants`]: the laws (disjoint, inside, aligned, minimal cover, no duplicates) as checks for
+//!   your own data, each naming what breaks it.
 //!
 //! # How it is fast
 //! One bit per address, 64 to a word, and above the bitmap a 64-ary summary tree: each node keeps,
@@ -43,14 +45,20 @@
 //!
 //! # Features
 //! - `serde`: `Serialize`/`Deserialize` for [`Policy`] and [`PoolStats`].
+//! - `proptest`: the `strategies` module: proptest strategies for aligned networks, addresses,
+//!   filled pools and operation sequences, with an `Op` you can apply to a `Pool` and to your own
+//!   allocator side by side.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod bits;
 mod error;
+pub mod invariants;
 mod policy;
 mod pool;
 mod reserved;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 mod tree;
 
 pub use error::Error;

@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use ipam_core::strategies::{self, Op, Outcome};
 use ipam_core::{Error, Policy, Pool, PoolBuilder};
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
@@ -20,18 +21,12 @@ struct Config {
     policy: Policy,
 }
 
+/// An operation of the shipped kit, or a release of an address the model knows is allocated (so
+/// that releases mostly succeed even in large pools).
 #[derive(Clone, Debug)]
-enum Op {
-    Allocate,
-    AllocateSpecific(u64),
-    AllocateBlock(u8),
-    AllocateBlockSpecific(u64, u8, bool),
-    AllocateRange(u64),
-    Release(u64),
-    /// Release the n-th allocated address of the model (so releases mostly succeed).
+enum TestOp {
+    Kit(Op),
     ReleaseAllocated(usize),
-    ReleaseBlock(u64, u8, bool),
-    ReleaseRange(u64, u16),
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -59,18 +54,12 @@ fn config() -> impl Strategy<Value = Config> {
         })
 }
 
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        6 => Just(Op::Allocate),
-        2 => any::<u64>().prop_map(Op::AllocateSpecific),
-        4 => any::<u8>().prop_map(Op::AllocateBlock),
-        2 => any::<(u64, u8, bool)>().prop_map(|(a, p, m)| Op::AllocateBlockSpecific(a, p, m)),
-        2 => any::<u64>().prop_map(Op::AllocateRange),
-        2 => any::<u64>().prop_map(Op::Release),
-        5 => any::<usize>().prop_map(Op::ReleaseAllocated),
-        2 => any::<(u64, u8, bool)>().prop_map(|(a, p, m)| Op::ReleaseBlock(a, p, m)),
-        1 => any::<(u64, u16)>().prop_map(|(a, n)| Op::ReleaseRange(a, n)),
-    ]
+fn test_ops(net: Ipv4Net) -> impl Strategy<Value = Vec<TestOp>> {
+    let one = prop_oneof![
+        5 => strategies::op(net).prop_map(TestOp::Kit),
+        2 => any::<usize>().prop_map(TestOp::ReleaseAllocated),
+    ];
+    prop::collection::vec(one, 1..48)
 }
 
 /// Everything a test needs to turn seeds into addresses of one pool.
@@ -90,21 +79,6 @@ impl Ctx {
         Ipv4Addr::from_bits((self.base + pos) as u32)
     }
 
-    /// An address from a seed: inside the pool, or now and then just outside it.
-    fn pick_addr(&self, seed: u64) -> Ipv4Addr {
-        if seed.is_multiple_of(23) && self.size < 1 << 32 {
-            let outside = if self.base > 0 { self.base - 1 } else { self.base + self.size };
-            return Ipv4Addr::from_bits(outside as u32);
-        }
-        self.addr((seed >> 5) % self.size)
-    }
-
-    /// A prefix length from a seed: valid for the pool, or now and then not.
-    fn pick_prefix(&self, seed: u8) -> u8 {
-        let min = self.net.prefix_len();
-        if seed.is_multiple_of(29) { seed % 40 } else { min + seed % (33 - min) }
-    }
-
     fn offset(&self, addr: Ipv4Addr) -> Option<u64> {
         let value = u64::from(addr.to_bits());
         (value >= self.base && value < self.base + self.size).then(|| value - self.base)
@@ -116,14 +90,6 @@ impl Ctx {
 
     fn exhausted(&self, wanted: u64) -> Error {
         Error::Exhausted { wanted, pool: self.net }
-    }
-
-    /// The block a seed names: aligned unless `misalign`, inside the pool unless the prefix is short.
-    fn pick_block(&self, seed: u64, prefix_seed: u8, misalign: bool) -> Ipv4Net {
-        let addr = self.addr((seed >> 5) % self.size);
-        let prefix_len = self.pick_prefix(prefix_seed).min(32);
-        let block = Ipv4Net::new(addr, prefix_len).unwrap();
-        if misalign && prefix_len < 32 { block } else { block.trunc() }
     }
 
     /// Offsets of a block, or the error the pool must give before looking at its contents.
@@ -179,16 +145,7 @@ fn reservations(config: &Config, ctx: &Ctx) -> Vec<(u64, u64)> {
     out
 }
 
-/// What the pool returned, in a form both sides can produce.
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Addr(Ipv4Addr),
-    Block(Ipv4Net),
-    Range(Ipv4Addr, Ipv4Addr),
-    Done,
-}
-
-fn run(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
+fn run(config: Config, ops: Vec<TestOp>) -> Result<(), TestCaseError> {
     let ctx = Ctx::new(&config);
     let mut pool = builder(&config, &ctx).build().map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut model = Model::new(ctx.size, &reservations(&config, &ctx));
@@ -210,23 +167,29 @@ fn apply(
     ctx: &Ctx,
     pool: &mut Pool,
     model: &mut Model,
-    op: &Op,
+    op: &TestOp,
 ) -> (Result<Outcome, Error>, Result<Outcome, Error>) {
-    match *op {
-        Op::Allocate => {
-            let got = pool.allocate().map(Outcome::Addr);
-            let expected = choose(config, model, 0, pool.policy(), &got, ctx).map(|pos| {
-                model.insert(pos, pos + 1);
-                model.allocated += 1;
-                model.cursor = (pos + 1) % ctx.size;
-                Outcome::Addr(ctx.addr(pos))
-            });
-            (expected, got)
+    let op = match op {
+        TestOp::Kit(op) => op,
+        TestOp::ReleaseAllocated(n) => {
+            let allocated: Vec<u64> = allocated_positions(model, 4096);
+            let Some(&pos) = allocated.get(n % allocated.len().max(1)) else {
+                return (Ok(Outcome::Done), Ok(Outcome::Done));
+            };
+            let got = pool.release(ctx.addr(pos)).map(|()| Outcome::Done);
+            return (give_back(model, ctx, pos, pos + 1, true), got);
         }
-        Op::AllocateBlock(seed) => {
-            let prefix_len = ctx.pick_prefix(seed);
-            let got = pool.allocate_block(prefix_len).map(Outcome::Block);
-            let expected = if prefix_len < ctx.net.prefix_len() || prefix_len > 32 {
+    };
+    let got = op.apply(pool);
+    let expected = match op {
+        Op::Allocate => choose(config, model, 0, pool.policy(), &got, ctx).map(|pos| {
+            model.insert(pos, pos + 1);
+            model.allocated += 1;
+            model.cursor = (pos + 1) % ctx.size;
+            Outcome::Addr(ctx.addr(pos))
+        }),
+        &Op::AllocateBlock(prefix_len) => {
+            if prefix_len < ctx.net.prefix_len() || prefix_len > 32 {
                 Err(Error::InvalidPrefixLength { prefix_len, min: ctx.net.prefix_len() })
             } else {
                 let order = 32 - u32::from(prefix_len);
@@ -236,76 +199,46 @@ fn apply(
                     model.cursor = (pos + (1 << order)) % ctx.size;
                     Outcome::Block(Ipv4Net::new(ctx.addr(pos), prefix_len).unwrap())
                 })
-            };
-            (expected, got)
+            }
         }
-        Op::AllocateSpecific(seed) => {
-            let addr = ctx.pick_addr(seed);
-            let got = pool.allocate_specific(addr).map(|()| Outcome::Done);
-            let expected = ctx.span(addr, addr).and_then(|(start, end)| take(model, ctx, start, end));
-            (expected, got)
+        &Op::AllocateSpecific(addr) => {
+            ctx.span(addr, addr).and_then(|(start, end)| take(model, ctx, start, end))
         }
-        Op::AllocateBlockSpecific(seed, prefix_seed, misalign) => {
-            let block = ctx.pick_block(seed, prefix_seed, misalign);
-            let got = pool.allocate_block_specific(block).map(|()| Outcome::Done);
-            let expected = ctx.block_span(block).and_then(|(start, end)| take(model, ctx, start, end));
-            (expected, got)
+        &Op::AllocateBlockSpecific(block) => {
+            ctx.block_span(block).and_then(|(start, end)| take(model, ctx, start, end))
         }
-        Op::AllocateRange(seed) => {
-            let count =
-                if seed % 8 == 0 { 1 + (seed >> 3) % ctx.size.min(1 << 31) } else { 1 + (seed >> 3) % 300 };
-            let count = if seed % 97 == 0 { 0 } else { count };
-            let got = pool.allocate_range(count as u32).map(|r| Outcome::Range(*r.start(), *r.end()));
-            let expected = if count == 0 {
+        &Op::AllocateRange(count) => {
+            let count = u64::from(count);
+            if count == 0 {
                 Err(Error::InvalidCount { count: 0, reason: "a range holds at least one address" })
             } else {
                 match model.best_range(count) {
                     Some(start) => {
                         model.insert(start, start + count);
                         model.allocated += count;
-                        Ok(Outcome::Range(ctx.addr(start), ctx.addr(start + count - 1)))
+                        Ok(Outcome::Range(ctx.addr(start)..=ctx.addr(start + count - 1)))
                     }
                     None => Err(ctx.exhausted(count)),
                 }
-            };
-            (expected, got)
+            }
         }
-        Op::Release(seed) => {
-            let addr = ctx.pick_addr(seed);
-            let got = pool.release(addr).map(|()| Outcome::Done);
-            let expected =
-                ctx.span(addr, addr).and_then(|(start, end)| give_back(model, ctx, start, end, true));
-            (expected, got)
+        &Op::Release(addr) => {
+            ctx.span(addr, addr).and_then(|(start, end)| give_back(model, ctx, start, end, true))
         }
-        Op::ReleaseAllocated(n) => {
-            let allocated: Vec<u64> = allocated_positions(model, 4096);
-            let Some(&pos) = allocated.get(n % allocated.len().max(1)) else {
-                return (Ok(Outcome::Done), Ok(Outcome::Done));
-            };
-            let got = pool.release(ctx.addr(pos)).map(|()| Outcome::Done);
-            (give_back(model, ctx, pos, pos + 1, true), got)
+        &Op::ReleaseBlock(block) => {
+            ctx.block_span(block).and_then(|(start, end)| give_back(model, ctx, start, end, false))
         }
-        Op::ReleaseBlock(seed, prefix_seed, misalign) => {
-            let block = ctx.pick_block(seed, prefix_seed, misalign);
-            let got = pool.release_block(block).map(|()| Outcome::Done);
-            let expected =
-                ctx.block_span(block).and_then(|(start, end)| give_back(model, ctx, start, end, false));
-            (expected, got)
-        }
-        Op::ReleaseRange(seed, len) => {
-            let first = ctx.pick_addr(seed);
-            let last = Ipv4Addr::from_bits(first.to_bits().saturating_add(u32::from(len % 300)));
-            let last =
-                if len % 53 == 0 { Ipv4Addr::from_bits(first.to_bits().saturating_sub(1)) } else { last };
-            let got = pool.release_range(first..=last).map(|()| Outcome::Done);
-            let expected = if first > last {
+        Op::ReleaseRange(range) => {
+            let (first, last) = (*range.start(), *range.end());
+            if first > last {
                 Err(Error::InvalidRange { first, last })
             } else {
                 ctx.span(first, last).and_then(|(start, end)| give_back(model, ctx, start, end, false))
-            };
-            (expected, got)
+            }
         }
-    }
+        other => panic!("the model does not know {other:?} yet"),
+    };
+    (expected, got)
 }
 
 /// The position the policy must choose, or for best fit a check that the pool's choice is valid.
@@ -450,7 +383,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
     #[test]
-    fn pool_agrees_with_model(config in config(), ops in prop::collection::vec(op(), 1..48)) {
+    fn pool_agrees_with_model((config, ops) in config().prop_flat_map(|config| {
+        let net = Ctx::new(&config).net;
+        (Just(config), test_ops(net))
+    })) {
         run(config, ops)?;
     }
 }

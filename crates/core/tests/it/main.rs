@@ -2,5 +2,6 @@
 
 mod against_model;
 mod edges;
+mod laws;
 mod model;
 mod policies;
