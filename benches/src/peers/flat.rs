@@ -59,3 +59,22 @@ impl Flat {
         self.words.capacity() * 8
     }
 }
+
+/// The `Allocator` methods every flat-bitmap peer shares (they differ only in how `allocate` scans);
+/// the peer keeps its bitmap in a field named `bits`.
+macro_rules! flat_bitmap_ops {
+    () => {
+        fn allocate_specific(&mut self, offset: u32) -> bool {
+            self.bits.set(offset)
+        }
+
+        fn release(&mut self, offset: u32) -> bool {
+            self.bits.clear(offset)
+        }
+
+        fn heap_bytes(&self) -> usize {
+            self.bits.heap_bytes()
+        }
+    };
+}
+pub(crate) use flat_bitmap_ops;

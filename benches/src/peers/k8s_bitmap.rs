@@ -3,7 +3,7 @@
 //! and test bit by bit (`big.Int.Bit(at) == 0`), wrapping, until a free one is found. Releases clear
 //! the bit. It has no block allocation.
 
-use super::flat::Flat;
+use super::flat::{Flat, flat_bitmap_ops};
 use crate::{Allocator, Dataset};
 
 /// Random offset, then a bit-by-bit scan.
@@ -36,15 +36,5 @@ impl Allocator for K8sBitmap {
         None
     }
 
-    fn allocate_specific(&mut self, offset: u32) -> bool {
-        self.bits.set(offset)
-    }
-
-    fn release(&mut self, offset: u32) -> bool {
-        self.bits.clear(offset)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.bits.heap_bytes()
-    }
+    flat_bitmap_ops!();
 }

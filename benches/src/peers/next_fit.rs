@@ -2,7 +2,7 @@
 //! offset). A strong, simple peer: in a pool filled in order, the next free bit is usually in the
 //! word it looks at first.
 
-use super::flat::Flat;
+use super::flat::{Flat, flat_bitmap_ops};
 use crate::{Allocator, Dataset};
 
 /// Word scan from a rolling offset.
@@ -26,15 +26,5 @@ impl Allocator for NextFit {
         Some(at)
     }
 
-    fn allocate_specific(&mut self, offset: u32) -> bool {
-        self.bits.set(offset)
-    }
-
-    fn release(&mut self, offset: u32) -> bool {
-        self.bits.clear(offset)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.bits.heap_bytes()
-    }
+    flat_bitmap_ops!();
 }

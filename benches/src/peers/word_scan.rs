@@ -1,7 +1,7 @@
 //! First fit over a flat `Vec<u64>` bitmap, scanning whole words from the start for one that is not
 //! full: the usual hand-written allocator, and the fastest possible scan (64 addresses per test).
 
-use super::flat::Flat;
+use super::flat::{Flat, flat_bitmap_ops};
 use crate::{Allocator, Dataset};
 
 /// First fit by word scan from offset 0.
@@ -23,15 +23,5 @@ impl Allocator for WordScan {
         Some(at)
     }
 
-    fn allocate_specific(&mut self, offset: u32) -> bool {
-        self.bits.set(offset)
-    }
-
-    fn release(&mut self, offset: u32) -> bool {
-        self.bits.clear(offset)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.bits.heap_bytes()
-    }
+    flat_bitmap_ops!();
 }
