@@ -221,3 +221,27 @@ fn releasing_a_block_address_by_address() {
     assert_eq!(pool.largest_free_block(), Some(16));
     pool.validate().unwrap();
 }
+
+#[test]
+fn the_largest_requests_a_slash_0_can_take() {
+    let mut pool = Pool::new(net("0.0.0.0/0")).unwrap();
+    let all_but_one = pool.allocate_range(u32::MAX).unwrap();
+    assert_eq!(all_but_one, addr("0.0.0.0")..=addr("255.255.255.254"));
+    assert_eq!(pool.free_count(), 1);
+    assert_eq!(pool.allocate().unwrap(), addr("255.255.255.255"));
+    assert!(matches!(pool.allocate(), Err(Error::Exhausted { .. })));
+    assert_eq!(pool.stats().free_cidrs, 0);
+    pool.release_range(all_but_one).unwrap();
+    assert_eq!(pool.largest_free_block(), Some(1));
+    pool.release(addr("255.255.255.255")).unwrap();
+    assert_eq!(pool.allocate_block(0).unwrap(), net("0.0.0.0/0"));
+    assert_eq!(pool.allocated_count(), 1 << 32);
+    assert_eq!(pool.allocated().len(), 1 << 32);
+    pool.release_block(net("0.0.0.0/0")).unwrap();
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.free, stats.free_blocks_by_prefix[32], stats.free_blocks_by_prefix[0]),
+        (1 << 32, 1 << 32, 1)
+    );
+    pool.validate().unwrap();
+}
