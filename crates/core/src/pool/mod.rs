@@ -158,8 +158,12 @@ impl Pool {
     /// ```
     #[inline]
     pub fn allocate(&mut self) -> Result<Ipv4Addr, Error> {
-        let pos = self.choose(0).ok_or_else(|| self.exhausted(1))?;
-        self.tree.set(pos);
+        let found = if self.policy == Policy::FirstFit {
+            self.tree.take_first_free()
+        } else {
+            self.choose(0).inspect(|&pos| self.tree.set(pos))
+        };
+        let pos = found.ok_or_else(|| self.exhausted(1))?;
         self.allocated += 1;
         self.advance_cursor(pos + 1);
         Ok(self.addr(pos))
@@ -180,14 +184,13 @@ impl Pool {
     #[inline]
     pub fn allocate_specific(&mut self, addr: Ipv4Addr) -> Result<(), Error> {
         let pos = self.offset(addr)?;
-        if self.tree.get(pos) {
+        if !self.tree.set_free(pos) {
             return Err(if self.reserved.contains(pos) {
                 Error::Reserved { addr }
             } else {
                 Error::AlreadyAllocated { addr }
             });
         }
-        self.tree.set(pos);
         self.allocated += 1;
         Ok(())
     }

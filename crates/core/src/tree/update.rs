@@ -10,42 +10,88 @@ impl Tree {
     /// Marks one free position used.
     #[inline]
     pub(crate) fn set(&mut self, pos: u64) {
-        self.flip(pos, true);
+        let flipped = self.flip_to(pos, true);
+        debug_assert!(flipped, "set of a used position");
+    }
+
+    /// Marks `pos` used if it is free; returns whether it was.
+    #[inline]
+    pub(crate) fn set_free(&mut self, pos: u64) -> bool {
+        self.flip_to(pos, true)
     }
 
     /// Marks `pos` free if it is used; returns whether it was.
     #[inline]
     pub(crate) fn clear_used(&mut self, pos: u64) -> bool {
-        if !self.get(pos) {
-            return false;
+        let flipped = self.flip_to(pos, false);
+        if flipped {
+            self.low_free = self.low_free.min(pos);
         }
-        self.clear(pos);
-        true
+        flipped
     }
 
     /// Marks one used position free.
     #[inline]
     pub(crate) fn clear(&mut self, pos: u64) {
-        self.low_free = self.low_free.min(pos);
-        self.flip(pos, false);
+        let flipped = self.clear_used(pos);
+        debug_assert!(flipped, "clear of a free position");
     }
 
-    /// Flips one position. Inlined into every caller: the common case is one word written and a
-    /// check on that word alone; only a flip that may move the word's level leaves the fast path.
-    #[inline(always)]
-    fn flip(&mut self, pos: u64, used: bool) {
-        let j = chunk_of(pos);
-        if !matches!(self.slots[j], Slot::Mixed(_)) {
-            self.materialize(j);
+    /// Takes the lowest free position (first fit): when the low-water mark's word has a free bit,
+    /// one read and one write of that word, with no search.
+    #[inline]
+    pub(crate) fn take_first_free(&mut self) -> Option<u64> {
+        let bound = self.low_free;
+        if bound >= self.size() {
+            return None;
         }
-        let Slot::Mixed(data) = &mut self.slots[j] else { return };
-        let wi = word_in_chunk(pos);
-        let word = &mut data[self.layout.words + wi];
-        let bit = 1u64 << (pos & 63);
-        debug_assert_eq!(*word & bit == 0, used, "flip of a position already in that state");
+        if let Slot::Mixed(data) = &mut self.slots[chunk_of(bound)] {
+            let wi = word_in_chunk(bound);
+            let old = data[self.layout.words + wi];
+            let hits = !old & crate::bits::bits_from(bound & 63);
+            if hits != 0 {
+                let pos = (bound & !63) + u64::from(hits.trailing_zeros());
+                data[self.layout.words + wi] = old | (1 << (pos & 63));
+                self.low_free = pos;
+                self.settle(pos, old, true);
+                return Some(pos);
+            }
+        }
+        let pos = self.first_free()?;
+        self.set(pos);
+        Some(pos)
+    }
+
+    /// Makes `pos` used (`used`) or free; returns false, changing nothing, if it already was.
+    /// Inlined into every caller: the common case is one word written and a check on that word alone.
+    #[inline(always)]
+    fn flip_to(&mut self, pos: u64, used: bool) -> bool {
+        let j = chunk_of(pos);
+        match self.slots[j] {
+            Slot::Mixed(_) => {}
+            Slot::Free if !used => return false,
+            Slot::Full if used => return false,
+            _ => {
+                self.materialize(j);
+            }
+        }
+        let Slot::Mixed(data) = &mut self.slots[j] else { return false };
+        let word = &mut data[self.layout.words + word_in_chunk(pos)];
         let old = *word;
-        *word ^= bit;
-        let new = *word;
+        if (old >> (pos & 63) & 1 == 1) == used {
+            return false;
+        }
+        *word = old ^ (1 << (pos & 63));
+        self.settle(pos, old, used);
+        true
+    }
+
+    /// Brings the summaries up to date after the word holding `pos` was flipped from `old`.
+    #[inline(always)]
+    fn settle(&mut self, pos: u64, old: u64, used: bool) {
+        let Slot::Mixed(data) = &mut self.slots[chunk_of(pos)] else { return };
+        let wi = word_in_chunk(pos);
+        let new = old ^ (1 << (pos & 63));
         if self.top == 0 || level_kept(old, new, pos & 63, used) {
             return;
         }
