@@ -13,7 +13,7 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented next_free|release_allocate|block_24 N";
+    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented next_free|release_allocate|block_24|from_roaring N";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
     else {
@@ -47,6 +47,14 @@ fn main() {
                 let i = rng.usize(0..used.len());
                 pool.release(used[i]);
                 used[i] = pool.allocate().expect("room");
+            }
+        }
+        "from_roaring" => {
+            // Rebuild the pool from its own exchange form, N times.
+            let exported = pool.pool.allocated();
+            let net = pool.pool.network();
+            for _ in 0..n {
+                black_box(ipam_core::Pool::from_allocated(net, &exported).expect("round trip"));
             }
         }
         "block_24" => {

@@ -226,7 +226,7 @@ impl Tree {
         }
     }
 
-    /// Recomputes a chunk's summaries from its bitmap words.
+    /// Recomputes a chunk's summaries from its bitmap words, one node at a time.
     fn rebuild_chunk(&self, data: &mut [u64]) {
         let layout = self.layout;
         if layout.l1_count == 0 {
@@ -234,17 +234,11 @@ impl Tree {
         }
         let (summaries, words) = data.split_at_mut(layout.words);
         let (l2, l1) = summaries.split_at_mut(layout.l1);
-        l1.fill(0);
-        for (w, &word) in words.iter().enumerate() {
-            let masks = &mut l1[(w >> 6) * stride(1)..][..stride(1)];
-            set_child_level(masks, w & 63, run_level(!word));
+        for (node, node_words) in l1.chunks_exact_mut(stride(1)).zip(words.chunks(64)) {
+            write_levels(node, node_words.iter().map(|&word| run_level(!word)));
         }
         if layout.has_l2 {
-            l2.fill(0);
-            for i in 0..layout.l1_count {
-                let level = node_level(&l1[i * stride(1)..][..stride(1)], 1);
-                set_child_level(l2, i, level);
-            }
+            write_levels(l2, l1.chunks_exact(stride(1)).map(|node| node_level(node, 1)));
         }
     }
 
@@ -296,6 +290,19 @@ fn node_level(node: &[u64], level: u32) -> u32 {
         return span as u32 + run_level(whole);
     }
     64 - node[span + 1].leading_zeros()
+}
+
+/// Writes a whole node from its children's levels, in child order (bit `i` of `masks[k]` set iff
+/// child `i`'s level is above `k`), and its non-empty word.
+fn write_levels(node: &mut [u64], levels: impl Iterator<Item = u32>) {
+    let (masks, nonempty) = node.split_at_mut(node.len() - 1);
+    masks.fill(0);
+    for (child, level) in levels.enumerate() {
+        for mask in &mut masks[..level as usize] {
+            *mask |= 1 << child;
+        }
+    }
+    nonempty[0] = masks.iter().enumerate().fold(0, |acc, (k, mask)| acc | (u64::from(*mask != 0) << k));
 }
 
 /// Writes a child's level into its parent node (bit set in `masks[k]` iff `k < level`), keeping the
