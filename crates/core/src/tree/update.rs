@@ -1,8 +1,8 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::{
-    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, set_children, stride,
-    word_in_chunk,
+    CHUNK_ORDER, CHUNK_WORDS, Layout, Slot, Tree, chunk_of, node_level, set_child_level, set_children,
+    stride, word_in_chunk,
 };
 use crate::bits::{low_bits, run_level};
 
@@ -52,8 +52,11 @@ impl Tree {
             if hits != 0 {
                 let pos = (bound & !63) + u64::from(hits.trailing_zeros());
                 data[self.layout.words + wi] = old | (1 << (pos & 63));
+                let climb = settle(data, self.layout, self.top, pos, old, true);
                 self.low_free = pos;
-                self.settle(pos, old, true);
+                if climb {
+                    self.resummarize(pos, true);
+                }
                 return Some(pos);
             }
         }
@@ -82,37 +85,10 @@ impl Tree {
             return false;
         }
         *word = old ^ (1 << (pos & 63));
-        self.settle(pos, old, used);
+        if settle(data, self.layout, self.top, pos, old, used) {
+            self.resummarize(pos, used);
+        }
         true
-    }
-
-    /// Brings the summaries up to date after the word holding `pos` was flipped from `old`.
-    #[inline(always)]
-    fn settle(&mut self, pos: u64, old: u64, used: bool) {
-        let Slot::Mixed(data) = &mut self.slots[chunk_of(pos)] else { return };
-        let wi = word_in_chunk(pos);
-        let new = old ^ (1 << (pos & 63));
-        if self.top == 0 || level_kept(old, new, pos & 63, used) {
-            return;
-        }
-        // The free blocks that hold bit `b` are those inside the smallest aligned block around it that
-        // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
-        // bit says so), its level stays.
-        // (A word that fills up or stops being full certainly changes level: skip the probe.)
-        let l1 = self.layout.l1 + (wi >> 6) * stride(1);
-        let full = if used { new } else { old } == !0;
-        if !full {
-            let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
-            let probe = if used { order } else { order - 1 };
-            if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
-                return;
-            }
-        }
-        // The word's level moved: its parent takes it; most of the time the parent's own level stays.
-        if !update_child(&mut data[l1..][..stride(1)], wi & 63, run_level(!new), used) || self.top == 1 {
-            return;
-        }
-        self.resummarize(pos, used);
     }
 
     /// Carries a level-1 node's change (its word's flip is made and recorded) up the summaries. A word's
@@ -280,6 +256,33 @@ impl Tree {
             idx >>= 6;
         }
     }
+}
+
+/// Brings the chunk's level-1 summary up to date after the word holding `pos` was flipped from
+/// `old`, working on the chunk data the caller already holds. Returns whether the level-1 node's own
+/// level may have moved, so the change must climb further ([`Tree::resummarize`]).
+#[inline(always)]
+fn settle(data: &mut [u64], layout: Layout, top: u32, pos: u64, old: u64, used: bool) -> bool {
+    let wi = word_in_chunk(pos);
+    let new = old ^ (1 << (pos & 63));
+    if top == 0 || level_kept(old, new, pos & 63, used) {
+        return false;
+    }
+    // The free blocks that hold bit `b` are those inside the smallest aligned block around it that
+    // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
+    // bit says so), its level stays.
+    // (A word that fills up or stops being full certainly changes level: skip the probe.)
+    let l1 = layout.l1 + (wi >> 6) * stride(1);
+    let full = if used { new } else { old } == !0;
+    if !full {
+        let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
+        let probe = if used { order } else { order - 1 };
+        if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
+            return false;
+        }
+    }
+    // The word's level moved: its parent takes it; most of the time the parent's own level stays.
+    update_child(&mut data[l1..][..stride(1)], wi & 63, run_level(!new), used) && top > 1
 }
 
 /// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from
