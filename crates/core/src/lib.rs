@@ -34,6 +34,7 @@
 //!   many languages read.
 //! - [`invariants`]: the laws (disjoint, inside, aligned, minimal cover, no duplicates) as checks for
 //!   your own data, each naming what breaks it.
+//! - [`parse`]: strict parsing of typed-in addresses and networks (no host bits, no leading zeros).
 //!
 //! # How it is fast
 //! One bit per address, 64 to a word, and above the bitmap a 64-ary summary tree: each node keeps,
@@ -54,6 +55,7 @@
 mod bits;
 mod error;
 pub mod invariants;
+pub mod parse;
 mod policy;
 mod pool;
 mod reserved;
