@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn hostile_spellings_are_refused_with_their_reason() {
-        let cases: &[(&str, fn(&ParseError) -> bool)] = &[
+        type Case = (&'static str, fn(&ParseError) -> bool);
+        let cases: &[Case] = &[
             ("", |e| matches!(e, ParseError::Empty)),
             ("10.0.0.1/24", |e| matches!(e, ParseError::HostBitsSet { .. })),
             ("010.0.0.0/8", |e| matches!(e, ParseError::NotAnAddress { .. })),

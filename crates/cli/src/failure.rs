@@ -1,0 +1,24 @@
+//! Why a command failed, split by exit code.
+
+use std::fmt;
+
+/// A failed command: bad input (exit 1) or a bug or I/O failure on our side (exit 2).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Input(String),
+    Internal(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Input(message) | Failure::Internal(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<ipam_plan::Error> for Failure {
+    fn from(e: ipam_plan::Error) -> Failure {
+        if e.is_internal() { Failure::Internal(e.to_string()) } else { Failure::Input(e.to_string()) }
+    }
+}

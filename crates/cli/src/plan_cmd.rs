@@ -1,0 +1,87 @@
+//! `ipam plan`.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use ipam_plan::{Plan, Spec, render};
+
+use crate::args::{Format, PlanArgs};
+use crate::failure::Failure;
+
+pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
+    let mut spec = match &args.spec {
+        Some(path) => {
+            let text = read(path)?;
+            Spec::from_toml(&text).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?
+        }
+        None if args.gpus.is_some() => Spec::default(),
+        None => {
+            return Err(Failure::Input(
+                "give a cluster spec file or --gpus N (see `ipam plan --help`)".into(),
+            ));
+        }
+    };
+    if let Some(gpus) = args.gpus {
+        spec.gpus = gpus;
+    }
+    let mut plan = match &args.previous {
+        Some(path) => {
+            let previous = Plan::from_json(&read(path)?)
+                .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+            ipam_plan::replan(&spec, &previous)?
+        }
+        None => ipam_plan::plan(&spec)?,
+    };
+    if args.assign {
+        ipam_plan::assign(&mut plan)?;
+    }
+    if args.format != Format::Table {
+        for warning in &plan.summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    match args.format {
+        Format::Table => emit(args.out.as_deref(), &render::table(&plan)),
+        Format::Json => emit(args.out.as_deref(), &plan.to_json()),
+        Format::Svg => emit(args.out.as_deref(), &render::svg(&plan)),
+        Format::Csv => {
+            let dir = args
+                .out
+                .as_deref()
+                .ok_or_else(|| Failure::Input("--format csv writes several files: give --out DIR".into()))?;
+            fs::create_dir_all(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+            let mut files =
+                vec![("vlans.csv", render::vlans_csv(&plan)), ("prefixes.csv", render::prefixes_csv(&plan))];
+            if let Some(addresses) = render::ip_addresses_csv(&plan) {
+                files.push(("ip-addresses.csv", addresses));
+            }
+            for (name, text) in files {
+                emit(Some(&dir.join(name)), &text)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    let bytes = fs::read(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|_| Failure::Input(format!("{}: not UTF-8 text", path.display())))
+}
+
+/// Writes `text` to `path`, or to stdout without one.
+fn emit(path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    match path {
+        Some(path) => fs::write(path, text).map_err(|e| Failure::Input(format!("{}: {e}", path.display()))),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                // A closed pipe (`ipam plan | head`) is the reader's choice, not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Failure::Internal(format!("stdout: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Turns an AI/GPU cluster description into a VLAN-segmented IPv4 address plan.
+//!
+//! Give it a GPU count, or a [`Spec`] in TOML, and it carves the cluster's segments out of a
+//! private block (`10.0.0.0/8` by default): the backend rails (a /31 per GPU NIC, one aggregate,
+//! one route), frontend, storage, out-of-band management, monitoring, load balancers, switch
+//! loopbacks, anycast endpoints and edge sites, each with a VLAN, a gateway, an MTU and growth
+//! headroom. Segments are placed by [`ipam_core`]'s allocator, so they are aligned and never overlap.
+//!
+//! ```
+//! use ipam_plan::{plan, Spec};
+//!
+//! let spec = Spec::from_toml(r#"
+//!     gpus = 1024
+//!     growth = 1.5
+//!     [roles.frontend]
+//!     vlan = 121
+//!     [[anycast]]
+//!     name = "llm-chat"
+//!     [[site]]
+//!     name = "store-001"
+//!     devices = 250
+//! "#)?;
+//! let plan = plan(&spec)?;
+//! plan.check()?;
+//! for s in &plan.segments {
+//!     println!("{:<16} {:<18} vlan {:?} mtu {}", s.name, s.cidr, s.vlan.map(|v| v.get()), s.mtu);
+//! }
+//! println!("{}", plan.to_json());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Organization
+//! - [`Spec`] (with [`Roles`], [`RoleSpec`], [`Site`], [`Anycast`]): the cluster description;
+//!   [`Spec::from_toml`] reads one, [`Spec::for_gpus`] makes one from a GPU count.
+//! - [`plan`] and [`replan`] (growth on top of a previous plan, which never moves a segment);
+//!   [`assign`] adds per-node addresses.
+//! - [`Plan`], [`Segment`], [`Summary`]: the result; [`Plan::to_json`] / [`Plan::from_json`]
+//!   (schema [`SCHEMA`]) and [`Plan::check`], every plan invariant as one call.
+//! - [`render`]: the table, NetBox CSV files and the Hilbert-curve SVG map.
+//! - [`VlanId`], [`Role`], [`Kind`]: checked VLAN ids, segment roles and how each kind of segment
+//!   reserves addresses.
+//!
+//! # Features
+//! - `proptest`: [`strategies`] with a strategy for valid cluster specs, for users' own property
+//!   tests.
+
+mod assign;
+mod check;
+mod demand;
+mod error;
+mod model;
+mod planner;
+pub mod render;
+mod role;
+mod sizing;
+mod space;
+mod spec;
+#[cfg(feature = "proptest")]
+pub mod strategies;
+mod summary;
+mod topology;
+mod validate;
+mod vlan;
+
+pub use assign::assign;
+pub use check::Violation;
+pub use error::Error;
+pub use model::{
+    Aggregate, AnycastAddress, BudgetLine, Interface, NodeAssignment, Plan, RoleTotal, SCHEMA, Segment,
+    Summary,
+};
+pub use planner::{plan, replan};
+pub use role::{Role, UnknownRole};
+pub use sizing::Kind;
+pub use spec::{Anycast, BackendAddressing, FabricLinks, RoleSpec, Roles, Site, Spec};
+pub use vlan::VlanId;

@@ -1,0 +1,33 @@
+//! Plans for people and for other tools: a text table, NetBox CSV files, an SVG map.
+//!
+//! ```
+//! use ipam_plan::{plan, render, Spec};
+//!
+//! let plan = plan(&Spec::for_gpus(256))?;
+//! assert!(render::table(&plan).contains("backend-rail-0"));
+//! assert!(render::prefixes_csv(&plan).starts_with("prefix,status,vlan,role,is_pool,description\n"));
+//! assert!(render::svg(&plan).starts_with("<svg"));
+//! # Ok::<(), ipam_plan::Error>(())
+//! ```
+
+mod csv;
+mod hilbert;
+mod svg;
+mod table;
+
+pub use csv::{ip_addresses_csv, prefixes_csv, vlans_csv};
+pub use svg::svg;
+pub use table::table;
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,98 @@
+//! Bad specs: each gets its exact typed error, and one line that names the field and why.
+
+use ipam_plan::{Error, Spec, plan};
+
+fn outcome(text: &str) -> Result<ipam_plan::Plan, Error> {
+    plan(&Spec::from_toml(text)?)
+}
+
+#[test]
+fn every_bad_spec_gets_its_error() {
+    type Check = fn(&Error) -> bool;
+    let cases: &[(&str, Check)] = &[
+        ("gpus = 8\ngpu_count = 8", |e| matches!(e, Error::Spec { line: 2, column: 1, .. })),
+        ("gpus = 8\ngpus = 16", |e| matches!(e, Error::Spec { line: 2, .. })),
+        ("[roles.gpu]\ncount = 1", |e| matches!(e, Error::Spec { line: 1, .. })),
+        ("[roles.storage]\nvlan = 0", |e| matches!(e, Error::Spec { line: 2, .. })),
+        ("[roles.storage]\nvlan = 4095", |e| matches!(e, Error::Spec { .. })),
+        ("[roles.storage]\nvlan = 4096", |e| matches!(e, Error::Spec { .. })),
+        ("[roles.storage]\nvlan = -1", |e| matches!(e, Error::Spec { .. })),
+        ("[roles.storage]\nvlan = 65536", |e| matches!(e, Error::Spec { .. })),
+        ("[roles.storage]\nvlan = \"100abc\"", |e| matches!(e, Error::Spec { .. })),
+        ("[roles.storage]\nvlan = 100abc", |e| matches!(e, Error::Spec { .. })),
+        ("base = \"10.0.0.1/8\"", |e| matches!(e, Error::Spec { .. })),
+        ("base = \"10.0.0.0/024\"", |e| matches!(e, Error::Spec { .. })),
+        ("base = \"fd00::/8\"", |e| matches!(e, Error::Spec { .. })),
+        ("gpus = 4294967296", |e| matches!(e, Error::Spec { .. })),
+        ("gpus = -8", |e| matches!(e, Error::Spec { .. })),
+        ("gpus = 8\ngrowth = 0.5", |e| matches!(e, Error::InvalidGrowth { .. })),
+        ("gpus = 8\ngrowth = nan", |e| matches!(e, Error::InvalidGrowth { .. })),
+        ("gpus = 8\ngrowth = inf", |e| matches!(e, Error::InvalidGrowth { .. })),
+        ("vlan_range = [200, 100]", |e| matches!(e, Error::InvalidVlanRange { .. })),
+        ("gpus = 64\nvlan_range = [100, 102]", |e| matches!(e, Error::VlansExhausted { .. })),
+        ("gpus = 64\n[roles.frontend]\nvlan = 7\n[roles.storage]\nvlan = 7", |e| {
+            matches!(e, Error::VlanTaken { .. })
+        }),
+        ("gpus = 8\ngpus_per_node = 0", |e| matches!(e, Error::InvalidSetting { .. })),
+        ("gpus = 8\nrails = 65", |e| matches!(e, Error::InvalidSetting { .. })),
+        ("gpus = 8\n[roles.oob]\nmtu = 0", |e| matches!(e, Error::InvalidSetting { .. })),
+        ("[[site]]\nname = \"../x\"\ndevices = 3", |e| matches!(e, Error::InvalidName { .. })),
+        ("[[site]]\nname = \"\"\ndevices = 3", |e| matches!(e, Error::InvalidName { .. })),
+        ("[[site]]\nname = \"a\"\ndevices = 3\n[[site]]\nname = \"a\"\ndevices = 4", |e| {
+            matches!(e, Error::DuplicateName { .. })
+        }),
+        ("[[site]]\nname = \"storage\"\ndevices = 3", |e| matches!(e, Error::DuplicateName { .. })),
+        ("[[anycast]]\nname = \"x\"\n[[anycast]]\nname = \"x\"", |e| {
+            matches!(e, Error::DuplicateName { .. })
+        }),
+        ("gpus = 8\n[roles.backend]\nvlan = 300", |e| matches!(e, Error::RoutedHasNoVlan { .. })),
+        ("gpus = 8\n[roles.loopback]\nvlan = 300", |e| matches!(e, Error::RoutedHasNoVlan { .. })),
+        ("gpus = 8\n[roles.frontend]\nprefix = \"192.168.0.0/24\"", |e| {
+            matches!(e, Error::OutsideBase { .. })
+        }),
+        (
+            "gpus = 8\n[roles.frontend]\nprefix = \"10.1.0.0/24\"\n[roles.storage]\nprefix = \"10.1.0.0/25\"",
+            |e| matches!(e, Error::Overlap { .. }),
+        ),
+        ("gpus = 1024\n[roles.storage]\nprefix = \"10.1.0.0/28\"", |e| {
+            matches!(e, Error::PrefixTooSmall { .. })
+        }),
+        ("gpus = 1024\nbase = \"10.0.0.0/22\"", |e| matches!(e, Error::DoesNotFit { .. })),
+        ("gpus = 4000000000", |e| matches!(e, Error::DoesNotFit { .. } | Error::TooLarge { .. })),
+        ("[[site]]\nname = \"big\"\ndevices = 4294967296", |e| {
+            matches!(e, Error::InvalidSetting { .. } | Error::TooLarge { .. })
+        }),
+    ];
+    for (text, is_expected) in cases {
+        match outcome(text) {
+            Ok(_) => panic!("{text:?} planned without error"),
+            Err(e) => {
+                assert!(is_expected(&e), "{text:?} gave {e:?}");
+                let line = e.to_string();
+                assert!(!line.contains('\n') && !line.is_empty(), "{text:?}: one line, got {line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_segment_that_does_not_fit_says_which_and_by_how_much() {
+    let err = outcome("gpus = 1024\nbase = \"10.0.0.0/22\"").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("backend") && text.contains("short by"), "{text}");
+    let err = outcome("gpus = 1024\n[roles.storage]\nprefix = \"10.1.0.0/28\"").unwrap_err();
+    assert!(err.to_string().contains("`storage`") && err.to_string().contains("short by"), "{err}");
+}
+
+#[test]
+fn spec_errors_carry_line_and_column() {
+    let err = Spec::from_toml("gpus = 8\n\n[roles.storage]\n  vlan = 4095\n").unwrap_err();
+    assert!(matches!(err, Error::Spec { line: 4, column: 10, .. }), "{err:?}");
+    assert!(err.to_string().contains("1-4094"), "{err}");
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_read() {
+    let spec = Spec::from_toml("\u{feff}gpus = 16\r\ngrowth = 1.5\r\n").unwrap();
+    assert_eq!((spec.gpus, spec.growth), (16, 1.5));
+}

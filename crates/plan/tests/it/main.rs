@@ -1,0 +1,7 @@
+//! ipam-plan's integration tests: one binary, one module per concern.
+
+mod assign;
+mod errors;
+mod laws;
+mod reference;
+mod replan;
