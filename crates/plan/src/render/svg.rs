@@ -72,19 +72,33 @@ fn panel(out: &mut String, plan: &Plan, net: Ipv4Net, x: u64, zoomed: bool) {
     );
     let _ = writeln!(out, r##"<rect width="{w}" height="{h}" fill="#eeeeee"/>"##);
     let start = u64::from(u32::from(net.network()));
+    let mut labels = Vec::new();
     for s in plan.segments.iter().filter(|s| net.contains(&s.cidr)) {
         let offset = u64::from(u32::from(s.cidr.network())) - start;
-        let Rect { x, y, width, height } = rect(bits, offset, 32 - u32::from(s.cidr.prefix_len()));
+        let r = rect(bits, offset, 32 - u32::from(s.cidr.prefix_len()));
+        let Rect { x, y, width, height } = r;
         let vlan = s.vlan.map_or(String::new(), |v| format!(" VLAN {v}"));
         let _ = writeln!(
             out,
-            r#"<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{c}" stroke="{c}" stroke-width="1" vector-effect="non-scaling-stroke"><title>{} {}{vlan}</title></rect>"#,
+            r#"<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{}" stroke="white" stroke-width="0.5" vector-effect="non-scaling-stroke"><title>{} {}{vlan}</title></rect>"#,
+            colour(s.role),
             s.name,
             s.cidr,
-            c = colour(s.role)
         );
+        labels.push((r, s.name.as_str()));
     }
     out.push_str("</svg>\n");
+    // Names on the blocks large enough to hold them, in page units so the text is not stretched.
+    for (r, name) in labels {
+        let (cx, cy) = (x + (2 * r.x + r.width) * pw / (2 * w), 40 + (2 * r.y + r.height) * ph / (2 * h));
+        if r.width * pw / w >= 8 * name.len() as u64 && r.height * ph / h >= 16 {
+            let _ = writeln!(
+                out,
+                r#"<text x="{cx}" y="{}" text-anchor="middle" fill="white">{name}</text>"#,
+                cy + 5
+            );
+        }
+    }
 }
 
 /// The smallest aligned block holding every segment.

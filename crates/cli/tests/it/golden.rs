@@ -1,0 +1,105 @@
+//! Golden files: every example in every format, compared byte for byte, so that any change to
+//! a plan shows up as a reviewable diff. Regenerate with `UPDATE_GOLDEN=1 cargo test -p ipam-cli`.
+
+use std::fs;
+use std::path::Path;
+
+use super::{ipam, root, scratch, stderr, stdout};
+
+const EXAMPLES: [&str; 4] = ["gpu-256-one-su", "gpu-1024-four-su", "gpu-16384-p2p31", "edge-fleet"];
+
+fn compare(golden: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        fs::write(golden, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(golden).unwrap_or_else(|_| {
+        panic!("{} is missing: run UPDATE_GOLDEN=1 cargo test -p ipam-cli", golden.display())
+    });
+    if expected != actual {
+        let line = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1);
+        panic!(
+            "{} differs (first at line {line}); review and run UPDATE_GOLDEN=1 cargo test -p ipam-cli",
+            golden.display()
+        );
+    }
+}
+
+fn golden_dir(example: &str) -> std::path::PathBuf {
+    root().join("crates/cli/tests/golden").join(example)
+}
+
+#[test]
+fn every_example_in_every_format() {
+    for example in EXAMPLES {
+        let spec = format!("examples/{example}.toml");
+        for (format, file) in [("table", "plan.txt"), ("json", "plan.json"), ("svg", "plan.svg")] {
+            let out = ipam(&["plan", &spec, "--format", format]);
+            assert!(out.status.success(), "{example} {format}: {}", stderr(&out));
+            compare(&golden_dir(example).join(file), &stdout(&out));
+        }
+        let dir = scratch(&format!("csv-{example}"));
+        let out = ipam(&["plan", &spec, "--format", "csv", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{example} csv: {}", stderr(&out));
+        assert_eq!(stdout(&out), "", "csv goes to files only");
+        for file in ["vlans.csv", "prefixes.csv"] {
+            compare(&golden_dir(example).join(file), &fs::read_to_string(dir.join(file)).unwrap());
+        }
+    }
+}
+
+#[test]
+fn per_node_assignments_of_one_scalable_unit() {
+    let out = ipam(&["plan", "examples/gpu-256-one-su.toml", "--assign", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    compare(&golden_dir("gpu-256-one-su").join("assign.json"), &stdout(&out));
+    let dir = scratch("csv-assign");
+    let out = ipam(&[
+        "plan",
+        "examples/gpu-256-one-su.toml",
+        "--assign",
+        "--format",
+        "csv",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    compare(
+        &golden_dir("gpu-256-one-su").join("ip-addresses.csv"),
+        &fs::read_to_string(dir.join("ip-addresses.csv")).unwrap(),
+    );
+}
+
+#[test]
+fn json_written_with_out_equals_stdout() {
+    let dir = scratch("out-file");
+    let path = dir.join("plan.json");
+    let out = ipam(&["plan", "--gpus", "1024", "--format", "json", "--out", path.to_str().unwrap()]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let direct = ipam(&["plan", "--gpus", "1024", "--format", "json"]);
+    assert_eq!(fs::read_to_string(path).unwrap(), stdout(&direct));
+}
+
+#[test]
+fn replanning_from_a_previous_plan_keeps_it() {
+    let dir = scratch("previous");
+    let previous = dir.join("plan.json");
+    let out = ipam(&["plan", "--gpus", "256", "--format", "json", "--out", previous.to_str().unwrap()]);
+    assert!(out.status.success());
+    let out = ipam(&["plan", "--gpus", "4096", "--previous", previous.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = ipam_plan::Plan::from_json(&fs::read_to_string(&previous).unwrap()).unwrap();
+    let after = ipam_plan::Plan::from_json(&stdout(&out)).unwrap();
+    for old in &before.segments {
+        assert!(
+            after
+                .segments
+                .contains(&ipam_plan::Segment { planned: after_planned(&after, &old.name), ..old.clone() })
+        );
+    }
+}
+
+fn after_planned(plan: &ipam_plan::Plan, name: &str) -> u64 {
+    plan.segments.iter().find(|s| s.name == name).map_or(0, |s| s.planned)
+}

@@ -1,0 +1,33 @@
+//! The `ipam` binary, run as users run it.
+
+mod exit_codes;
+mod golden;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The workspace root, where `examples/` lives.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `ipam` with `args` from the workspace root.
+fn ipam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipam")).args(args).current_dir(root()).output().expect("ipam runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
+}
+
+/// A fresh scratch directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
