@@ -66,8 +66,3 @@ mod tree;
 pub use error::Error;
 pub use policy::{Policy, UnknownPolicy};
 pub use pool::{FreeBlocks, Pool, PoolBuilder, PoolStats};
-
-/// The README's examples, run as doctests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

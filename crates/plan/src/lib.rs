@@ -74,3 +74,8 @@ pub use role::{Role, UnknownRole};
 pub use sizing::Kind;
 pub use spec::{Anycast, BackendAddressing, FabricLinks, RoleSpec, Roles, Site, Spec};
 pub use vlan::VlanId;
+
+/// The README's examples (planner and allocator), run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
