@@ -6,7 +6,8 @@ use super::thousands;
 use crate::model::Plan;
 
 /// The plan as a text table: segments, aggregates, anycast endpoints, totals per role, headroom,
-/// the comparison with the generic per-1,000-GPU budget, and warnings.
+/// the comparison with the generic per-1,000-GPU budget, every node's interfaces when assigned, and
+/// warnings.
 ///
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
@@ -102,6 +103,26 @@ pub fn table(plan: &Plan) -> String {
                 thousands(b.planned_per_1000_gpus),
                 b.note
             );
+        }
+    }
+    if let Some(nodes) = &plan.assignments {
+        let _ = writeln!(
+            out,
+            "\n{:<14}  {:<10}  {:<20}  {:<18}  {}",
+            "NODE", "INTERFACE", "SEGMENT", "ADDRESS", "PEER"
+        );
+        for node in nodes {
+            for i in &node.interfaces {
+                let peer = i.peer.map_or("-".to_owned(), |p| p.to_string());
+                let _ = writeln!(
+                    out,
+                    "{:<14}  {:<10}  {:<20}  {:<18}  {peer}",
+                    node.node,
+                    i.name,
+                    i.segment,
+                    i.address.to_string()
+                );
+            }
         }
     }
     for w in &s.warnings {
