@@ -108,8 +108,8 @@ pub fn table(plan: &Plan) -> String {
     if let Some(nodes) = &plan.assignments {
         let _ = writeln!(
             out,
-            "\n{:<14}  {:<10}  {:<20}  {:<18}  {}",
-            "NODE", "INTERFACE", "SEGMENT", "ADDRESS", "PEER"
+            "\n{:<14}  {:<10}  {:<20}  {:<18}  PEER",
+            "NODE", "INTERFACE", "SEGMENT", "ADDRESS"
         );
         for node in nodes {
             for i in &node.interfaces {

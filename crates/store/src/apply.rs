@@ -1,0 +1,95 @@
+//! Apply: create the pools of an address plan, idempotently.
+
+use std::net::Ipv4Addr;
+
+use ipam_plan::{Kind, Plan};
+use ipnet::Ipv4Net;
+use rusqlite::TransactionBehavior;
+use serde::Serialize;
+
+use crate::Error;
+use crate::model::PoolDef;
+use crate::store::{Store, add_pool_in, pool_row};
+
+/// What [`Store::apply`] did.
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(64))?;
+/// let mut store = ipam_store::Store::open_in_memory()?;
+/// let first = store.apply(&plan)?;
+/// let again = store.apply(&plan)?;
+/// assert!(again.created.is_empty() && again.unchanged.len() == first.created.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// Pools created now.
+    pub created: Vec<String>,
+    /// Pools that existed already, exactly as the plan has them.
+    pub unchanged: Vec<String>,
+}
+
+impl Store {
+    /// Creates a pool for every aggregate and segment of `plan` (in one transaction). Rails become
+    /// child pools of their aggregate. A VLAN segment reserves its network, gateway, the switches'
+    /// VRR pair and broadcast, as the planner counts them; /31 links and /32 hosts reserve nothing.
+    /// Pools that exist with the same definition are left alone; one that exists differently is an
+    /// error, and nothing is created.
+    ///
+    /// ```
+    /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
+    /// let mut store = ipam_store::Store::open_in_memory()?;
+    /// store.apply(&plan)?;
+    /// let storage = store.pool("storage")?;
+    /// assert_eq!(storage.stats.capacity, plan.segments.iter().find(|s| s.name == "storage").unwrap().usable);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn apply(&mut self, plan: &Plan) -> Result<Applied, Error> {
+        plan.check().map_err(|v| Error::Apply { reason: format!("the plan breaks an invariant: {v}") })?;
+        let mut defs: Vec<PoolDef> = plan
+            .aggregates
+            .iter()
+            .map(|a| PoolDef { network_broadcast: false, ..PoolDef::new(&a.name, a.cidr) })
+            .collect();
+        for s in &plan.segments {
+            let parent = plan
+                .aggregates
+                .iter()
+                .find(|a| a.cidr.contains(&s.cidr) && a.role == s.role)
+                .map(|a| a.name.clone());
+            let mut def = PoolDef { parent, ..PoolDef::new(&s.name, s.cidr) };
+            def.network_broadcast = s.kind == Kind::Subnet;
+            if let Some(gateway) = s.gateway {
+                def.exclusions = (0..3)
+                    .map(|k| Ipv4Addr::from(u32::from(gateway).saturating_add(k)))
+                    .filter(|a| s.cidr.contains(a))
+                    .map(Ipv4Net::from)
+                    .collect();
+            }
+            defs.push(def);
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = Applied::default();
+        for def in &defs {
+            match pool_row(&tx, &def.name) {
+                Ok(existing) if existing.def == *def => applied.unchanged.push(def.name.clone()),
+                Ok(existing) => {
+                    return Err(Error::Apply {
+                        reason: format!(
+                            "pool `{}` exists as {} with other settings; remove it or rename the segment",
+                            def.name, existing.def.cidr
+                        ),
+                    });
+                }
+                Err(Error::NoSuchPool { .. }) => {
+                    add_pool_in(&tx, def)?;
+                    applied.created.push(def.name.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit()?;
+        self.cache.clear();
+        Ok(applied)
+    }
+}

@@ -1,0 +1,144 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+
+/// Why a store operation failed. A failed mutation changes nothing, on disk or in memory.
+///
+/// ```
+/// use ipam_store::{Error, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// let err = store.pool("nope").unwrap_err();
+/// assert!(matches!(err, Error::NoSuchPool { .. }));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file is not an SQLite database, or is one that some other program wrote.
+    #[error("{path}: not an ipam state file ({reason}); it was left untouched")]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The file was written by a newer version of ipam.
+    #[error("{path}: schema version {found} is newer than this ipam understands ({supported}); upgrade ipam")]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this code reads.
+        supported: i64,
+    },
+    /// The file is damaged (truncated, or pages that do not check out).
+    #[error("{path}: the state file is damaged ({reason}); it was left untouched")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite reported.
+        reason: String,
+    },
+    /// A pool name that is empty, too long, or not plain (`../x`).
+    #[error(
+        "pool name {name:?} is invalid: use 1-63 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+    )]
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
+    /// An owner key that is empty, over 255 bytes, holds control characters, or starts with `pool:`.
+    #[error("owner {owner:?} is invalid: 1-255 characters, no control characters, not starting with `pool:`")]
+    InvalidOwner {
+        /// The owner given.
+        owner: String,
+    },
+    /// The block is a child pool's network: remove the child pool instead.
+    #[error("{block} in pool `{pool}` is the child pool `{child}`; remove that pool instead")]
+    HeldByChildPool {
+        /// The parent pool.
+        pool: String,
+        /// The block.
+        block: String,
+        /// The child pool.
+        child: String,
+    },
+    /// A pool of that name exists already.
+    #[error("pool `{name}` exists already")]
+    PoolExists {
+        /// The name.
+        name: String,
+    },
+    /// No pool of that name.
+    #[error("no pool named `{name}`")]
+    NoSuchPool {
+        /// The name.
+        name: String,
+    },
+    /// A root pool would overlap another root pool.
+    #[error("{cidr} overlaps pool `{other}` ({other_cidr})")]
+    Overlap {
+        /// The new pool's network.
+        cidr: Ipv4Net,
+        /// The pool it overlaps.
+        other: String,
+        /// That pool's network.
+        other_cidr: Ipv4Net,
+    },
+    /// A pool still holds allocations (remove them, or pass `force`).
+    #[error("pool `{name}` holds {allocations} allocations; release them or force the removal")]
+    InUse {
+        /// The pool.
+        name: String,
+        /// How many allocations it holds.
+        allocations: u64,
+    },
+    /// The owner already holds a different allocation in this pool.
+    #[error("owner `{owner}` already holds {held} in pool `{pool}`")]
+    OwnerHoldsOther {
+        /// The pool.
+        pool: String,
+        /// The owner.
+        owner: String,
+        /// What it holds.
+        held: String,
+    },
+    /// Nothing was allocated under that address, block, range or owner.
+    #[error("pool `{pool}` has no allocation {what}")]
+    NoSuchAllocation {
+        /// The pool.
+        pool: String,
+        /// What was asked for.
+        what: String,
+    },
+    /// The allocator refused the operation (exhausted, out of the pool, already allocated...).
+    #[error(transparent)]
+    Pool(#[from] ipam_core::Error),
+    /// An export file that cannot be imported.
+    #[error("import: {reason}")]
+    Import {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A plan that cannot be applied as it is.
+    #[error("apply: {reason}")]
+    Apply {
+        /// Why.
+        reason: String,
+    },
+    /// A list of addresses (for reconcile) with a line that is not an address.
+    #[error("line {line}: {source}")]
+    SeenList {
+        /// 1-based line.
+        line: usize,
+        /// Why it is not an address.
+        source: ipam_core::parse::ParseError,
+    },
+    /// The database failed (disk full, I/O error...).
+    #[error("state file: {0}")]
+    Database(#[from] rusqlite::Error),
+}

@@ -1,0 +1,49 @@
+//! Durable state for ipam: pools and allocations in one crash-safe SQLite file.
+//!
+//! A [`Store`] keeps pool definitions and every allocation (with an optional owner and its
+//! creation time) in an embedded SQLite database (bundled: no system library needed), in WAL mode
+//! with `synchronous = FULL`. Each pool's allocator is an [`ipam_core::Pool`] rebuilt from the file
+//! and kept in memory; every mutation is one immediate transaction, so several processes can
+//! share one file: they wait for each other, never double-allocate, and never see
+//! "database is locked".
+//!
+//! ```
+//! use ipam_store::{PoolDef, Release, Request, Store};
+//!
+//! let mut store = Store::open_in_memory()?;           // Store::open(path) for a file
+//! store.add_pool(&PoolDef::new("bmc", "10.250.0.0/24".parse()?).gateway(true))?;
+//! let a = store.allocate("bmc", Request::Next, Some("gpu-node-001"))?;
+//! assert_eq!(a.to_string(), "10.250.0.2");          // .0 network, .1 gateway
+//! store.release("bmc", &Release::Owner("gpu-node-001".into()))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Organization
+//! - [`Store`]: open, pools ([`PoolDef`], [`PoolInfo`]), [`Request`] / [`Release`] of
+//!   [`Allocation`]s, [`Store::export`] / [`Store::import`] ([`Export`]), [`Store::reconcile`]
+//!   ([`Reconcile`], [`parse_seen`]) and [`Store::apply`] for an `ipam plan` ([`Applied`]).
+//! - [`Error`]: one typed error; a failed mutation changes nothing.
+//!
+//! The schema is versioned (`PRAGMA user_version`) and marked as ours (`PRAGMA application_id`);
+//! a file from a newer version, a damaged file or another program's file is refused untouched.
+
+mod apply;
+mod error;
+mod exchange;
+mod model;
+mod ops;
+mod reconcile;
+mod schema;
+mod store;
+
+pub use apply::Applied;
+pub use error::Error;
+pub use exchange::{Export, ExportedPool};
+pub use model::{Allocation, PoolDef, PoolInfo, Release, Request, Shape};
+pub use reconcile::{Reconcile, parse_seen};
+pub use store::Store;
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

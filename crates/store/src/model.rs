@@ -1,0 +1,245 @@
+//! What the store keeps: pool definitions and allocations.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipam_core::{Policy, PoolBuilder, PoolStats};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// How a pool is set up: its network, reservations, exclusions, policy and optional parent.
+///
+/// ```
+/// use ipam_store::PoolDef;
+///
+/// let def = PoolDef::new("racks", "10.1.0.0/16".parse()?).gateway(true);
+/// assert!(def.network_broadcast && def.gateway);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolDef {
+    /// Unique name: 1-63 letters, digits, `-`, `_`, `.`, starting with a letter or digit.
+    pub name: String,
+    /// The network.
+    pub cidr: Ipv4Net,
+    /// Reserve the gateway (the first usable address).
+    pub gateway: bool,
+    /// Reserve the network and broadcast addresses (ignored for /31 and /32).
+    pub network_broadcast: bool,
+    /// Excluded networks inside the pool.
+    pub exclusions: Vec<Ipv4Net>,
+    /// How addresses are chosen.
+    pub policy: Policy,
+    /// The pool this one was carved from (its network is a block allocated there).
+    pub parent: Option<String>,
+}
+
+impl PoolDef {
+    /// A root pool with network and broadcast reserved, first fit, nothing excluded.
+    ///
+    /// ```
+    /// let def = ipam_store::PoolDef::new("lab", "192.168.7.0/24".parse()?);
+    /// assert_eq!(def.policy, ipam_core::Policy::FirstFit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(name: &str, cidr: Ipv4Net) -> PoolDef {
+        PoolDef {
+            name: name.to_owned(),
+            cidr,
+            gateway: false,
+            network_broadcast: true,
+            exclusions: Vec::new(),
+            policy: Policy::FirstFit,
+            parent: None,
+        }
+    }
+
+    /// Whether to reserve the gateway.
+    ///
+    /// ```
+    /// # let def = ipam_store::PoolDef::new("lab", "192.168.7.0/24".parse()?);
+    /// assert!(def.gateway(true).gateway);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn gateway(mut self, yes: bool) -> PoolDef {
+        self.gateway = yes;
+        self
+    }
+
+    /// The allocator's builder for this definition.
+    pub(crate) fn builder(&self) -> PoolBuilder {
+        let mut builder = ipam_core::Pool::builder(self.cidr)
+            .reserve_gateway(self.gateway)
+            .reserve_network_broadcast(self.network_broadcast)
+            .policy(self.policy);
+        for &net in &self.exclusions {
+            builder = builder.exclude(net);
+        }
+        builder
+    }
+}
+
+/// What to allocate.
+///
+/// ```
+/// use ipam_store::Request;
+///
+/// let wanted = Request::Block(26);
+/// assert_ne!(wanted, Request::Next);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// The next free address under the pool's policy.
+    Next,
+    /// This address.
+    Addr(Ipv4Addr),
+    /// An aligned block of this prefix length.
+    Block(u8),
+    /// This many contiguous addresses.
+    Range(u32),
+}
+
+/// What to release.
+///
+/// ```
+/// use ipam_store::Release;
+///
+/// let by_owner = Release::Owner("node-7".into());
+/// assert!(matches!(by_owner, Release::Owner(_)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// The single-address allocation of this address.
+    Addr(Ipv4Addr),
+    /// The block allocation of this network.
+    Block(Ipv4Net),
+    /// The range allocation from the first to the last address.
+    Range(Ipv4Addr, Ipv4Addr),
+    /// Whatever this owner holds in the pool.
+    Owner(String),
+}
+
+/// The shape of an allocation.
+///
+/// ```
+/// assert_eq!(serde_json::to_string(&ipam_store::Shape::Block).unwrap(), "\"block\"");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// One address.
+    Addr,
+    /// An aligned CIDR block.
+    Block,
+    /// A contiguous range.
+    Range,
+}
+
+impl Shape {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Shape::Addr => "addr",
+            Shape::Block => "block",
+            Shape::Range => "range",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Shape> {
+        [Shape::Addr, Shape::Block, Shape::Range].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// One allocation, as recorded.
+///
+/// ```
+/// use ipam_store::{PoolDef, Request, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+/// let a = store.allocate("lab", Request::Block(30), Some("switch-1"))?;
+/// assert_eq!(a.to_string(), "10.9.0.4/30"); // 10.9.0.0/30 holds the reserved network address
+/// assert_eq!(a.owner.as_deref(), Some("switch-1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    /// First address.
+    pub first: Ipv4Addr,
+    /// Last address (equal to `first` for one address).
+    pub last: Ipv4Addr,
+    /// Its shape.
+    pub shape: Shape,
+    /// Who holds it (hostname, MAC, pod id), if recorded.
+    pub owner: Option<String>,
+    /// When it was made, in seconds since the Unix epoch.
+    pub created: u64,
+}
+
+impl fmt::Display for Allocation {
+    /// `10.0.0.5`, `10.0.0.0/26` or `10.0.0.5-10.0.0.44`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shape {
+            Shape::Addr => write!(f, "{}", self.first),
+            Shape::Block => {
+                let len =
+                    32 - (u32::from(self.last) - u32::from(self.first)).wrapping_add(1).trailing_zeros();
+                let len = if self.first == Ipv4Addr::UNSPECIFIED && self.last == Ipv4Addr::BROADCAST {
+                    0
+                } else {
+                    len
+                };
+                write!(f, "{}/{len}", self.first)
+            }
+            Shape::Range => write!(f, "{}-{}", self.first, self.last),
+        }
+    }
+}
+
+/// A pool with its state: definition, counts and free space.
+///
+/// ```
+/// use ipam_store::{PoolDef, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+/// let info = store.pool("lab")?;
+/// assert_eq!(info.stats.capacity, 254);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolInfo {
+    /// How it is set up.
+    pub def: PoolDef,
+    /// Where the RoundRobin policy continues.
+    pub cursor: Ipv4Addr,
+    /// Allocations recorded.
+    pub allocations: u64,
+    /// Counts, largest free block, fragmentation.
+    pub stats: PoolStats,
+}
+
+/// Checks a pool name: plain enough for file names, CSV cells and shells.
+pub(crate) fn check_name(name: &str) -> Result<(), Error> {
+    let plain = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if plain { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned() }) }
+}
+
+/// Owners are free text (hostnames, MACs, pod ids) but never empty, huge, or with control
+/// characters; the `pool:` prefix marks a child pool's block.
+pub(crate) fn check_owner(owner: &str) -> Result<(), Error> {
+    let ok = !owner.is_empty()
+        && owner.len() <= 255
+        && !owner.chars().any(char::is_control)
+        && !owner.starts_with(CHILD_PREFIX);
+    if ok { Ok(()) } else { Err(Error::InvalidOwner { owner: owner.to_owned() }) }
+}
+
+/// The owner recorded on a parent's block that became a child pool.
+pub(crate) const CHILD_PREFIX: &str = "pool:";

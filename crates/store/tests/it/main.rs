@@ -1,0 +1,13 @@
+//! ipam-store's integration tests: one binary, one module per concern.
+
+mod bad_files;
+mod pools;
+mod round_trip;
+
+/// A fresh directory for state files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,176 @@
+//! Pools, owners, parents, and the errors that leave everything as it was.
+
+use ipam_core::Policy;
+use ipam_store::{Error, PoolDef, Release, Request, Store};
+
+fn store_with(name: &str, cidr: &str) -> Store {
+    let mut store = Store::open_in_memory().unwrap();
+    store.add_pool(&PoolDef::new(name, cidr.parse().unwrap())).unwrap();
+    store
+}
+
+#[test]
+fn every_request_shape_is_recorded_and_released() {
+    let mut store = store_with("lab", "10.9.0.0/24");
+    let one = store.allocate("lab", Request::Next, None).unwrap();
+    let given = store.allocate("lab", Request::Addr("10.9.0.200".parse().unwrap()), None).unwrap();
+    let block = store.allocate("lab", Request::Block(28), None).unwrap();
+    let range = store.allocate("lab", Request::Range(5), None).unwrap();
+    assert_eq!(
+        [one.to_string(), given.to_string(), block.to_string(), range.to_string()],
+        ["10.9.0.1", "10.9.0.200", "10.9.0.16/28", "10.9.0.2-10.9.0.6"]
+    );
+    assert_eq!(store.pool("lab").unwrap().stats.allocated, 1 + 1 + 16 + 5);
+    store.release("lab", &Release::Block("10.9.0.16/28".parse().unwrap())).unwrap();
+    store.release("lab", &Release::Range(range.first, range.last)).unwrap();
+    store.release("lab", &Release::Addr(given.first)).unwrap();
+    // Only what was allocated, as it was allocated, can be released.
+    let part_of_nothing = store.release("lab", &Release::Addr("10.9.0.3".parse().unwrap())).unwrap_err();
+    assert!(matches!(part_of_nothing, Error::NoSuchAllocation { .. }));
+    assert_eq!(store.allocations("lab").unwrap(), vec![one]);
+}
+
+#[test]
+fn owners_are_idempotent_and_exclusive() {
+    let mut store = store_with("lab", "10.9.0.0/24");
+    let a = store.allocate("lab", Request::Next, Some("node-1")).unwrap();
+    assert_eq!(store.allocate("lab", Request::Next, Some("node-1")).unwrap(), a);
+    let other = store.allocate("lab", Request::Block(30), Some("node-1")).unwrap_err();
+    assert!(matches!(other, Error::OwnerHoldsOther { .. }));
+    for bad in ["", "pool:x", "a\nb", &"x".repeat(256)] {
+        assert!(
+            matches!(store.allocate("lab", Request::Next, Some(bad)), Err(Error::InvalidOwner { .. })),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(store.allocations("lab").unwrap().len(), 1);
+}
+
+#[test]
+fn round_robin_cursor_survives_reopening() {
+    let dir = super::scratch("cursor");
+    let path = dir.join("state.db");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .add_pool(&PoolDef {
+            policy: Policy::RoundRobin,
+            ..PoolDef::new("rr", "10.1.0.0/29".parse().unwrap())
+        })
+        .unwrap();
+    let a = store.allocate("rr", Request::Next, None).unwrap();
+    store.release("rr", &Release::Addr(a.first)).unwrap();
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let b = store.allocate("rr", Request::Next, None).unwrap();
+    assert_ne!(a.first, b.first, "no immediate reuse across processes");
+}
+
+#[test]
+fn child_pools_are_blocks_of_their_parent() {
+    let mut store = store_with("dc", "10.0.0.0/16");
+    let rack =
+        PoolDef { parent: Some("dc".into()), ..PoolDef::new("rack-1", "10.0.4.0/24".parse().unwrap()) };
+    store.add_pool(&rack).unwrap();
+    assert_eq!(store.allocations("dc").unwrap()[0].owner.as_deref(), Some("pool:rack-1"));
+    // The parent cannot hand the block out again, nor release it behind the child's back.
+    let taken = store.allocate("dc", Request::Addr("10.0.4.9".parse().unwrap()), None).unwrap_err();
+    assert!(matches!(taken, Error::Pool(ipam_core::Error::AlreadyAllocated { .. })));
+    let held = store.release("dc", &Release::Block("10.0.4.0/24".parse().unwrap())).unwrap_err();
+    assert!(matches!(held, Error::HeldByChildPool { .. }));
+    // A child must be a free block of its parent.
+    let twice =
+        PoolDef { parent: Some("dc".into()), ..PoolDef::new("rack-2", "10.0.4.0/25".parse().unwrap()) };
+    assert!(matches!(store.add_pool(&twice), Err(Error::Pool(_))));
+    assert!(matches!(store.remove_pool("dc", true), Err(Error::InUse { .. })), "children first");
+    store.remove_pool("rack-1", false).unwrap();
+    assert!(store.allocations("dc").unwrap().is_empty(), "the block went back");
+}
+
+#[test]
+fn bad_pools_are_refused_with_their_reason() {
+    let mut store = store_with("a", "10.0.0.0/16");
+    type Case = (PoolDef, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
+        (PoolDef::new("a", "10.9.0.0/24".parse().unwrap()), |e| matches!(e, Error::PoolExists { .. })),
+        (PoolDef::new("b", "10.0.128.0/17".parse().unwrap()), |e| matches!(e, Error::Overlap { .. })),
+        (PoolDef::new("c", "9.0.0.0/6".parse().unwrap()), |e| {
+            matches!(e, Error::Pool(ipam_core::Error::HostBitsSet { .. }))
+        }),
+        (PoolDef::new("../x", "10.8.0.0/24".parse().unwrap()), |e| matches!(e, Error::InvalidName { .. })),
+        (PoolDef::new("", "10.8.0.0/24".parse().unwrap()), |e| matches!(e, Error::InvalidName { .. })),
+        (PoolDef { parent: Some("none".into()), ..PoolDef::new("d", "10.8.0.0/24".parse().unwrap()) }, |e| {
+            matches!(e, Error::NoSuchPool { .. })
+        }),
+    ];
+    for (def, expected) in cases {
+        let err = store.add_pool(&def).unwrap_err();
+        assert!(expected(&err), "{def:?} gave {err:?}");
+    }
+    assert_eq!(store.pools().unwrap().len(), 1, "nothing half-created");
+}
+
+#[test]
+fn a_failed_allocation_leaves_file_and_memory_as_they_were() {
+    let mut store = store_with("tiny", "10.0.0.0/30");
+    store.allocate("tiny", Request::Next, None).unwrap();
+    store.allocate("tiny", Request::Next, None).unwrap();
+    let before = store.export().unwrap();
+    assert!(matches!(
+        store.allocate("tiny", Request::Next, None),
+        Err(Error::Pool(ipam_core::Error::Exhausted { .. }))
+    ));
+    assert!(matches!(store.allocate("tiny", Request::Block(24), None), Err(Error::Pool(_))));
+    assert_eq!(store.export().unwrap(), before);
+    store.release("tiny", &Release::Addr("10.0.0.1".parse().unwrap())).unwrap();
+    assert_eq!(store.allocate("tiny", Request::Next, None).unwrap().to_string(), "10.0.0.1");
+}
+
+#[test]
+fn another_connection_sees_changes_and_the_cache_follows() {
+    let dir = super::scratch("two-connections");
+    let path = dir.join("state.db");
+    let mut one = Store::open(&path).unwrap();
+    one.add_pool(&PoolDef::new("p", "10.3.0.0/29".parse().unwrap())).unwrap();
+    let mut two = Store::open(&path).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..6 {
+        let store = if i % 2 == 0 { &mut one } else { &mut two };
+        assert!(seen.insert(store.allocate("p", Request::Next, None).unwrap().first));
+    }
+    assert!(one.allocate("p", Request::Next, None).is_err());
+}
+
+#[test]
+fn reconcile_finds_conflicts_and_leaks() {
+    let mut store = store_with("lab", "10.9.0.0/24");
+    for a in ["10.9.0.10", "10.9.0.11", "10.9.0.12"] {
+        store.allocate("lab", Request::Addr(a.parse().unwrap()), None).unwrap();
+    }
+    let seen =
+        ipam_store::parse_seen("10.9.0.10\n10.9.0.11\n10.9.0.50\n10.9.0.51\n10.9.0.255\n192.168.1.1\n")
+            .unwrap();
+    let report = store.reconcile("lab", &seen).unwrap();
+    assert_eq!(report.unrecorded, vec!["10.9.0.50".parse().unwrap()..="10.9.0.51".parse().unwrap()]);
+    assert_eq!(report.unseen, vec!["10.9.0.12".parse().unwrap()..="10.9.0.12".parse().unwrap()]);
+    assert_eq!((report.outside, report.recorded), (1, 3));
+    assert_eq!(store.allocations("lab").unwrap().len(), 3, "leaks are reported, never freed");
+}
+
+#[test]
+fn applying_a_plan_creates_its_pools_once() {
+    let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024)).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    let applied = store.apply(&plan).unwrap();
+    assert_eq!(applied.created.len(), plan.segments.len() + plan.aggregates.len());
+    assert_eq!(store.apply(&plan).unwrap().created.len(), 0);
+    let rail = store.pool("backend-rail-0").unwrap();
+    assert_eq!(rail.def.parent.as_deref(), Some("backend"));
+    for s in &plan.segments {
+        assert_eq!(store.pool(&s.name).unwrap().stats.capacity, s.usable, "{}", s.name);
+    }
+    // A pool in the way, with other settings: nothing is applied.
+    let mut other = Store::open_in_memory().unwrap();
+    other.add_pool(&PoolDef::new("storage", "192.168.0.0/24".parse().unwrap())).unwrap();
+    assert!(matches!(other.apply(&plan), Err(Error::Apply { .. })));
+    assert_eq!(other.pools().unwrap().len(), 1);
+}

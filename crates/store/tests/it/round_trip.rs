@@ -1,0 +1,73 @@
+//! Export then import into an empty file gives the same state.
+
+use ipam_core::strategies::aligned_net;
+use ipam_store::{Export, PoolDef, Request, Store};
+use proptest::prelude::*;
+
+fn request() -> impl Strategy<Value = (Request, Option<String>)> {
+    let shape = prop_oneof![
+        Just(Request::Next),
+        (26u8..=32).prop_map(Request::Block),
+        (1u32..20).prop_map(Request::Range)
+    ];
+    (shape, proptest::option::of("[a-z0-9:,\" -]{1,12}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn export_then_import_is_the_same_state(
+        net in aligned_net(20..=28),
+        child in any::<bool>(),
+        requests in proptest::collection::vec(request(), 0..40),
+        gateway in any::<bool>(),
+    ) {
+        let mut store = Store::open_in_memory().unwrap();
+        store.add_pool(&PoolDef::new("root", net).gateway(gateway)).unwrap();
+        let mut pools = vec!["root"];
+        if child && net.prefix_len() < 28 {
+            let block = store.allocate("root", Request::Block(net.prefix_len() + 2), None).unwrap();
+            store.release("root", &ipam_store::Release::Block(format!("{block}").parse().unwrap())).unwrap();
+            let def = PoolDef { parent: Some("root".into()), ..PoolDef::new("child", format!("{block}").parse().unwrap()) };
+            store.add_pool(&def).unwrap();
+            pools.push("child");
+        }
+        for (i, (request, owner)) in requests.into_iter().enumerate() {
+            let _ = store.allocate(pools[i % pools.len()], request, owner.as_deref());
+        }
+        let export = store.export().unwrap();
+        let json = export.to_json();
+        let mut copy = Store::open_in_memory().unwrap();
+        copy.import(&Export::from_json(&json).unwrap()).unwrap();
+        prop_assert_eq!(copy.export().unwrap(), export);
+        // Importing the same pools again is refused as a whole.
+        prop_assert!(copy.import(&Export::from_json(&json).unwrap()).is_err());
+    }
+}
+
+#[test]
+fn hostile_imports_are_refused_whole() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
+    store.allocate("lab", Request::Next, Some("a")).unwrap();
+    let good = store.export().unwrap().to_json();
+    let breakages: [(&str, &str); 5] = [
+        ("\"first\": \"10.9.0.1\"", "\"first\": \"10.10.0.1\""),
+        ("\"last\": \"10.9.0.1\"", "\"last\": \"10.9.0.0\""),
+        ("\"name\": \"lab\"", "\"name\": \"../lab\""),
+        ("\"ipam_state\": 1", "\"ipam_state\": 2"),
+        ("\"owner\": \"a\"", "\"owner\": \"a\", \"extra\": 1"),
+    ];
+    for (from, to) in breakages {
+        assert!(good.contains(from), "{from}");
+        let bad = good.replace(from, to);
+        let mut empty = Store::open_in_memory().unwrap();
+        let result = Export::from_json(&bad).and_then(|e| empty.import(&e));
+        assert!(result.is_err(), "{to} was imported");
+        assert!(empty.pools().unwrap().is_empty(), "{to}: half imported");
+    }
+    for text in ["", "null", "[]", "{\"ipam_state\": 1}", "\u{feff}{}", "\0"] {
+        assert!(Export::from_json(text).is_err(), "{text:?}");
+    }
+}
