@@ -1,13 +1,19 @@
 //! The command line, as clap reads it.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ipam_core::Policy;
+use ipnet::Ipv4Net;
 
 /// Plans and hands out IPv4 addresses for AI/GPU clusters and edge fleets.
 #[derive(Debug, Parser)]
 #[command(name = "ipam", version, about, propagate_version = true)]
 pub(crate) struct Cli {
+    /// The state file (created if missing).
+    #[arg(long, global = true, env = "IPAM_STATE", default_value = "ipam.db", value_name = "PATH")]
+    pub(crate) state: PathBuf,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -19,6 +25,158 @@ pub(crate) enum Command {
     /// With no SPEC, `--gpus N` plans the reference cluster (8 GPUs and 8 rails per node, 32 nodes
     /// per scalable unit) in 10.0.0.0/8 with 2x growth headroom.
     Plan(PlanArgs),
+    /// Create, list, inspect and remove pools.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+    /// Allocate from a pool; prints only what was allocated (an address, a CIDR or FIRST-LAST).
+    Alloc(AllocArgs),
+    /// Release an address, block or range as it was allocated, or everything an owner holds.
+    Release(ReleaseArgs),
+    /// List a pool's allocations, one per line: the allocation, then the owner.
+    List {
+        /// The pool.
+        pool: String,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the pools of a plan written by `ipam plan --format json` (idempotent).
+    Apply {
+        /// The plan.
+        plan: PathBuf,
+    },
+    /// Print the whole state (JSON, which `ipam import` reads back, or CSV).
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+    /// Add the pools and allocations of an export to the state file (all or nothing).
+    Import {
+        /// The export file.
+        file: PathBuf,
+    },
+    /// Compare addresses seen in use (one per line, `#` comments) with a pool's records.
+    Reconcile {
+        /// The pool.
+        pool: String,
+        /// The list of addresses seen (from an ARP table or a ping sweep).
+        seen: PathBuf,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PoolCommand {
+    /// Create a pool.
+    Add {
+        /// Its name (letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// Its network, like 10.1.0.0/16.
+        #[arg(value_parser = parse_net)]
+        cidr: Ipv4Net,
+        /// Reserve the gateway (the first usable address).
+        #[arg(long)]
+        gateway: bool,
+        /// Hand out the network and broadcast addresses too.
+        #[arg(long)]
+        no_network_broadcast: bool,
+        /// Never hand out this network (repeatable).
+        #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+        exclude: Vec<Ipv4Net>,
+        /// first-fit, best-fit or round-robin.
+        #[arg(long, default_value = "first-fit")]
+        policy: Policy,
+        /// Carve this pool's network out of another pool.
+        #[arg(long, value_name = "POOL")]
+        parent: Option<String>,
+    },
+    /// List the pools with their use.
+    List {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A pool's settings, use, largest free block and free blocks.
+    Show {
+        /// The pool.
+        name: String,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a pool (refused while it holds allocations, unless --force).
+    Remove {
+        /// The pool.
+        name: String,
+        /// Remove it with its allocations.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AllocArgs {
+    /// The pool.
+    pub(crate) pool: String,
+    /// Who holds it (hostname, MAC, pod id); asking again for the same owner returns the same.
+    #[arg(long, value_name = "ID")]
+    pub(crate) owner: Option<String>,
+    /// This address.
+    #[arg(long, value_name = "A", value_parser = parse_addr, group = "what")]
+    pub(crate) addr: Option<Ipv4Addr>,
+    /// An aligned block of this prefix length.
+    #[arg(long, value_name = "LEN", value_parser = clap::value_parser!(u8).range(0..=32), group = "what")]
+    pub(crate) block: Option<u8>,
+    /// This many contiguous addresses.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), group = "what")]
+    pub(crate) range: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReleaseArgs {
+    /// The pool.
+    pub(crate) pool: String,
+    /// ADDR, CIDR or FIRST-LAST, exactly as allocated.
+    #[arg(required_unless_present = "owner", conflicts_with = "owner", value_parser = parse_target)]
+    pub(crate) what: Option<Target>,
+    /// Release everything this owner holds in the pool.
+    #[arg(long, value_name = "ID")]
+    pub(crate) owner: Option<String>,
+}
+
+/// What `ipam release` was given.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    Addr(Ipv4Addr),
+    Block(Ipv4Net),
+    Range(Ipv4Addr, Ipv4Addr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Json,
+    Csv,
+}
+
+fn parse_net(text: &str) -> Result<Ipv4Net, String> {
+    ipam_core::parse::net(text).map_err(|e| e.to_string())
+}
+
+fn parse_addr(text: &str) -> Result<Ipv4Addr, String> {
+    ipam_core::parse::addr(text).map_err(|e| e.to_string())
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    if text.contains('/') {
+        return parse_net(text).map(Target::Block);
+    }
+    match text.split_once('-') {
+        Some((first, last)) => Ok(Target::Range(parse_addr(first)?, parse_addr(last)?)),
+        None => parse_addr(text).map(Target::Addr),
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -22,3 +22,23 @@ impl From<ipam_plan::Error> for Failure {
         if e.is_internal() { Failure::Internal(e.to_string()) } else { Failure::Input(e.to_string()) }
     }
 }
+
+impl From<ipam_store::Error> for Failure {
+    fn from(e: ipam_store::Error) -> Failure {
+        Failure::from_store(e, None)
+    }
+}
+
+impl Failure {
+    /// Store errors are bad input, except a failing database (disk full, I/O), which is ours.
+    pub(crate) fn from_store(e: ipam_store::Error, state: Option<&std::path::Path>) -> Failure {
+        let text = match (state, &e) {
+            (Some(path), ipam_store::Error::Database(_)) => format!("{}: {e}", path.display()),
+            _ => e.to_string(),
+        };
+        match e {
+            ipam_store::Error::Database(_) => Failure::Internal(text),
+            _ => Failure::Input(text),
+        }
+    }
+}

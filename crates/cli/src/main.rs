@@ -1,10 +1,12 @@
-//! `ipam`: the command-line front of ipam-core and ipam-plan. Parsing and printing only.
+//! `ipam`: the command-line front of ipam-plan and ipam-store. Parsing and printing only.
 //!
 //! Exit codes: 0 success, 1 bad input (arguments, spec, files), 2 internal error.
 
 mod args;
 mod failure;
+mod output;
 mod plan_cmd;
+mod state_cmd;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         args::Command::Plan(plan) => plan_cmd::run(&plan),
+        command => state_cmd::run(&cli.state, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

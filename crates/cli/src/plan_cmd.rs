@@ -1,13 +1,12 @@
 //! `ipam plan`.
 
 use std::fs;
-use std::io::Write;
-use std::path::Path;
 
 use ipam_plan::{Plan, Spec, render};
 
 use crate::args::{Format, PlanArgs};
 use crate::failure::Failure;
+use crate::output::{emit, read};
 
 pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
     let mut spec = match &args.spec {
@@ -60,28 +59,6 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
                 emit(Some(&dir.join(name)), &text)?;
             }
             Ok(())
-        }
-    }
-}
-
-fn read(path: &Path) -> Result<String, Failure> {
-    let bytes = fs::read(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|_| Failure::Input(format!("{}: not UTF-8 text", path.display())))
-}
-
-/// Writes `text` to `path`, or to stdout without one.
-fn emit(path: Option<&Path>, text: &str) -> Result<(), Failure> {
-    match path {
-        Some(path) => fs::write(path, text).map_err(|e| Failure::Input(format!("{}: {e}", path.display()))),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                // A closed pipe (`ipam plan | head`) is the reader's choice, not a failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(Failure::Internal(format!("stdout: {e}")))
-                }
-                _ => Ok(()),
-            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod exit_codes;
 mod golden;
+mod state;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

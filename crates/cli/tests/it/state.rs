@@ -1,0 +1,203 @@
+//! The state commands, run as separate processes: a session, kill -9 at random moments, eight
+//! processes racing for one pool, and files that are not ours.
+
+use std::collections::HashSet;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::{ipam, scratch, stderr, stdout};
+
+fn run(state: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--state", state.to_str().unwrap()];
+    all.extend_from_slice(args);
+    ipam(&all)
+}
+
+fn ok(state: &Path, args: &[&str]) -> String {
+    let out = run(state, args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A shell loop running `ipam alloc POOL` until it fails, in its own process group.
+fn alloc_loop(state: &Path, pool: &str, out: &Path, err: &Path) -> std::process::Child {
+    let script = format!(
+        "while \"$IPAM\" --state \"$STATE\" alloc {pool} >> \"{}\" 2>> \"{}\"; do :; done",
+        out.display(),
+        err.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("IPAM", env!("CARGO_BIN_EXE_ipam"))
+        .env("STATE", state)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("sh runs")
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    let pgid = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-9", "--", &pgid]).status();
+    let _ = child.wait();
+}
+
+/// Every allocation recorded once, and the pool rebuilt from the file agrees with the records.
+fn consistent(state: &Path, pool: &str) -> Vec<ipam_store::Allocation> {
+    let mut store = ipam_store::Store::open(state).expect("the file reopens");
+    let all = store.allocations(pool).unwrap();
+    let firsts: HashSet<_> = all.iter().map(|a| a.first).collect();
+    assert_eq!(firsts.len(), all.len(), "an allocation is recorded twice");
+    let total: u64 = all.iter().map(|a| u64::from(u32::from(a.last) - u32::from(a.first)) + 1).sum();
+    assert_eq!(store.pool(pool).unwrap().stats.allocated, total);
+    all
+}
+
+#[test]
+fn a_session() {
+    let dir = scratch("session");
+    let state = dir.join("ipam.db");
+    ok(&state, &["pool", "add", "nodes", "10.20.0.0/24", "--gateway", "--exclude", "10.20.0.240/28"]);
+    assert_eq!(ok(&state, &["alloc", "nodes", "--owner", "gpu-node-001"]), "10.20.0.2\n");
+    assert_eq!(ok(&state, &["alloc", "nodes", "--owner", "gpu-node-001"]), "10.20.0.2\n", "idempotent");
+    assert_eq!(ok(&state, &["alloc", "nodes", "--block", "29"]), "10.20.0.8/29\n");
+    assert_eq!(ok(&state, &["alloc", "nodes", "--range", "3"]), "10.20.0.3-10.20.0.5\n");
+    assert_eq!(ok(&state, &["alloc", "nodes", "--addr", "10.20.0.100"]), "10.20.0.100\n");
+    assert_eq!(
+        ok(&state, &["list", "nodes"]),
+        "10.20.0.2 gpu-node-001\n10.20.0.3-10.20.0.5\n10.20.0.8/29\n10.20.0.100\n"
+    );
+    ok(&state, &["release", "nodes", "10.20.0.8/29"]);
+    ok(&state, &["release", "nodes", "10.20.0.3-10.20.0.5"]);
+    ok(&state, &["release", "nodes", "--owner", "gpu-node-001"]);
+    assert_eq!(ok(&state, &["list", "nodes"]), "10.20.0.100\n");
+    let listed: serde_json::Value = serde_json::from_str(&ok(&state, &["pool", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["stats"]["allocated"], 1);
+    assert!(ok(&state, &["pool", "show", "nodes"]).contains("largest     /26"));
+    // Export, then import into a fresh file: the same state.
+    let export = ok(&state, &["export"]);
+    let file = dir.join("export.json");
+    std::fs::write(&file, &export).unwrap();
+    let copy = dir.join("copy.db");
+    ok(&copy, &["import", file.to_str().unwrap()]);
+    assert_eq!(ok(&copy, &["export"]), export);
+    // The environment names the state file too.
+    let out = Command::new(env!("CARGO_BIN_EXE_ipam"))
+        .args(["list", "nodes"])
+        .env("IPAM_STATE", &copy)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "10.20.0.100\n");
+    // A plan's pools, twice.
+    let plan = dir.join("plan.json");
+    ok(&state, &["plan", "--gpus", "256", "--format", "json", "--out", plan.to_str().unwrap()]);
+    let created = ok(&state, &["apply", plan.to_str().unwrap()]);
+    assert!(created.contains("created backend-rail-0\n"));
+    assert_eq!(ok(&state, &["apply", plan.to_str().unwrap()]), "");
+}
+
+#[test]
+fn bad_state_requests_exit_one() {
+    let dir = scratch("state-errors");
+    let state = dir.join("ipam.db");
+    ok(&state, &["pool", "add", "lab", "10.9.0.0/30"]);
+    let cases: [(&[&str], &str); 9] = [
+        (&["alloc", "nope"], "no pool named"),
+        (&["pool", "add", "x", "10.9.0.1/24"], "host bits"),
+        (&["pool", "add", "../x", "10.8.0.0/24"], "invalid"),
+        (&["pool", "add", "y", "10.9.0.0/24"], "overlaps"),
+        (&["alloc", "lab", "--block", "33"], "33"),
+        (&["alloc", "lab", "--block", "24", "--range", "3"], "cannot be used with"),
+        (&["release", "lab", "10.9.0.1"], "no allocation"),
+        (&["release", "lab"], "required"),
+        (&["pool", "add", "z", "10.7.0.0/24", "--policy", "worst-fit"], "worst-fit"),
+    ];
+    for (args, mentions) in cases {
+        let out = run(&state, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(mentions), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    ok(&state, &["alloc", "lab"]);
+    ok(&state, &["alloc", "lab"]);
+    let out = run(&state, &["alloc", "lab"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no free address"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_file_that_is_not_ours_is_refused_untouched() {
+    let dir = scratch("not-ours");
+    let state = dir.join("photo.jpg");
+    let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(&state, &bytes).unwrap();
+    let out = run(&state, &["pool", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not an ipam state file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&state).unwrap(), bytes);
+}
+
+#[test]
+fn kill_dash_nine_never_loses_a_reported_allocation() {
+    let dir = scratch("kill");
+    let state = dir.join("ipam.db");
+    let (out, err) = (dir.join("reported.txt"), dir.join("stderr.txt"));
+    ok(&state, &["pool", "add", "p", "10.40.0.0/16"]);
+    let mut seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64 | 1;
+    let mut kills = 0;
+    while kills < 50 {
+        let mut child = alloc_loop(&state, "p", &out, &err);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(5 + seed % 120));
+        kill_group(&mut child);
+        kills += 1;
+        let recorded: HashSet<String> = consistent(&state, "p").iter().map(|a| a.to_string()).collect();
+        let reported = std::fs::read_to_string(&out).unwrap_or_default();
+        for line in reported.lines().filter(|l| !l.is_empty()) {
+            // A line cut short by the kill was never reported whole.
+            if line.parse::<std::net::Ipv4Addr>().is_ok() {
+                assert!(recorded.contains(line), "{line} was reported but is not in the file (kill {kills})");
+            }
+        }
+        let errors = std::fs::read_to_string(&err).unwrap_or_default();
+        assert!(!errors.contains("locked") && !errors.contains("damaged"), "kill {kills}: {errors}");
+    }
+    let reported = std::fs::read_to_string(&out).unwrap();
+    let addresses: Vec<&str> = reported.lines().filter(|l| l.parse::<std::net::Ipv4Addr>().is_ok()).collect();
+    let unique: HashSet<&&str> = addresses.iter().collect();
+    assert_eq!(unique.len(), addresses.len(), "an address was handed out twice");
+    assert!(addresses.len() > 50, "the loops made progress: {}", addresses.len());
+}
+
+#[test]
+fn eight_processes_share_one_pool_to_exhaustion() {
+    let dir = scratch("eight");
+    let state = dir.join("ipam.db");
+    ok(&state, &["pool", "add", "p", "10.50.0.0/24", "--gateway"]);
+    let capacity = 253;
+    let mut children: Vec<_> = (0..8)
+        .map(|i| {
+            let (out, err) = (dir.join(format!("out-{i}")), dir.join(format!("err-{i}")));
+            (alloc_loop(&state, "p", &out, &err), out, err)
+        })
+        .collect();
+    let mut all = Vec::new();
+    for (child, out, err) in &mut children {
+        child.wait().unwrap();
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        all.extend(text.lines().map(str::to_owned));
+        let errors = std::fs::read_to_string(err).unwrap();
+        assert_eq!(errors.lines().count(), 1, "each loop ends on one error: {errors}");
+        assert!(errors.contains("no free address") && !errors.contains("locked"), "{errors}");
+    }
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "an address was handed out twice");
+    assert_eq!(all.len(), capacity, "every address handed out exactly once");
+    assert_eq!(consistent(&state, "p").len(), capacity);
+}
