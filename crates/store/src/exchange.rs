@@ -9,7 +9,7 @@ use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::model::{Allocation, CHILD_PREFIX, PoolDef, Shape, check_owner};
+use crate::model::{Allocation, CHILD_PREFIX, PoolDef, Shape, block_prefix_len, check_owner};
 use crate::ops::select;
 use crate::store::{Store, add_pool_in, pool_row};
 
@@ -196,7 +196,7 @@ impl Store {
                     )));
                 }
                 end = Some(last);
-                if a.shape == Shape::Block && !is_block(first, last) {
+                if a.shape == Shape::Block && block_prefix_len(a.first, a.last).is_none() {
                     return Err(import(format!(
                         "pool `{}`: {}-{} is not an aligned block",
                         p.def.name, a.first, a.last
@@ -238,9 +238,4 @@ impl Store {
         self.cache.clear();
         Ok(())
     }
-}
-
-fn is_block(first: u32, last: u32) -> bool {
-    let size = u64::from(last - first) + 1;
-    size.is_power_of_two() && u64::from(first) % size == 0
 }

@@ -184,19 +184,21 @@ impl fmt::Display for Allocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.shape {
             Shape::Addr => write!(f, "{}", self.first),
-            Shape::Block => {
-                let len =
-                    32 - (u32::from(self.last) - u32::from(self.first)).wrapping_add(1).trailing_zeros();
-                let len = if self.first == Ipv4Addr::UNSPECIFIED && self.last == Ipv4Addr::BROADCAST {
-                    0
-                } else {
-                    len
-                };
-                write!(f, "{}/{len}", self.first)
-            }
+            Shape::Block => match block_prefix_len(self.first, self.last) {
+                Some(len) => write!(f, "{}/{len}", self.first),
+                // Only an allocation read from a hostile import can be a "block" that is none.
+                None => write!(f, "{}-{}", self.first, self.last),
+            },
             Shape::Range => write!(f, "{}-{}", self.first, self.last),
         }
     }
+}
+
+/// The prefix length of the aligned block `first..=last`, if it is one.
+pub(crate) fn block_prefix_len(first: Ipv4Addr, last: Ipv4Addr) -> Option<u8> {
+    let (first, last) = (u64::from(u32::from(first)), u64::from(u32::from(last)));
+    let size = last.checked_sub(first)? + 1;
+    (size.is_power_of_two() && first % size == 0).then(|| 32 - size.trailing_zeros() as u8)
 }
 
 /// A pool with its state: definition, counts and free space.

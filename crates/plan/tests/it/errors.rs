@@ -96,3 +96,32 @@ fn a_byte_order_mark_and_crlf_line_ends_are_read() {
     let spec = Spec::from_toml("\u{feff}gpus = 16\r\ngrowth = 1.5\r\n").unwrap();
     assert_eq!((spec.gpus, spec.growth), (16, 1.5));
 }
+
+#[test]
+fn hostile_spec_files_get_errors_not_crashes() {
+    let deep_array = format!("gpus = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_table = format!("x = {}1{}", "{a = ".repeat(20_000), "}".repeat(20_000));
+    let mut huge = String::from("gpus = 64\n");
+    for i in 0..20_000 {
+        huge.push_str(&format!("[[site]]\nname = \"s{i}\"\ndevices = 10\n"));
+    }
+    type Case = (String, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
+        (deep_array, |e| matches!(e, Error::Spec { .. })),
+        (deep_table, |e| matches!(e, Error::Spec { .. })),
+        // 20,000 sites want more VLAN ids than the default range holds.
+        (huge, |e| matches!(e, Error::VlansExhausted { .. })),
+        ("gpus = 8\0".to_owned(), |e| matches!(e, Error::Spec { .. })),
+        ("gpus = 8\n[roles]\nstorage = 3".to_owned(), |e| matches!(e, Error::Spec { .. })),
+        ("[[site]]\nname = \"ｓｔｏｒｅ\"\ndevices = 3".to_owned(), |e| {
+            matches!(e, Error::InvalidName { .. })
+        }),
+        ("[[site]]\nname = \"a\\u0000b\"\ndevices = 3".to_owned(), |e| {
+            matches!(e, Error::InvalidName { .. })
+        }),
+    ];
+    for (text, is_expected) in cases {
+        let err = outcome(&text).unwrap_err();
+        assert!(is_expected(&err), "{:?}... gave {err:?}", &text[..text.len().min(40)]);
+    }
+}

@@ -1,6 +1,7 @@
 //! ipam-store's integration tests: one binary, one module per concern.
 
 mod bad_files;
+mod fuzz_regressions;
 mod pools;
 mod round_trip;
 
