@@ -138,7 +138,17 @@ pub enum Error {
         /// Why it is not an address.
         source: ipam_core::parse::ParseError,
     },
-    /// The database failed (disk full, I/O error...).
+    /// The database failed (disk full, I/O error...). The cause is kept as a source; its type
+    /// is the backend's and not part of this API.
     #[error("state file: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+// The conversion that `?` uses inside the crate; hidden because the SQLite binding is an
+// implementation detail (a PostgreSQL backend would bring its own).
+#[doc(hidden)]
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Database(Box::new(e))
+    }
 }

@@ -73,7 +73,7 @@ fn inspect(path: &Path) -> Result<(), Error> {
             Error::NotOurs { path: path.to_owned(), reason: "not an SQLite database".into() }
         }
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), reason: e.to_string() },
-        _ => Error::Database(e),
+        _ => Error::from(e),
     };
     let conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)

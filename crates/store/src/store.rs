@@ -287,9 +287,9 @@ pub(crate) fn pool_row(conn: &Connection, name: &str) -> Result<PoolRow, Error> 
         .optional()?
         .ok_or_else(|| Error::NoSuchPool { name: name.to_owned() })?;
     let (id, cidr, gateway, network_broadcast, policy, parent, cursor, changes) = row;
-    let policy: Policy = policy.parse().map_err(|e| {
-        Error::Database(rusqlite::Error::InvalidColumnType(5, format!("{e}"), rusqlite::types::Type::Text))
-    })?;
+    let policy: Policy = policy
+        .parse()
+        .map_err(|e| Error::Database(format!("pool `{name}` has an unknown policy: {e}").into()))?;
     let mut exclusions = Vec::new();
     let mut rows = conn
         .prepare_cached("SELECT network, prefix_len FROM exclusions WHERE pool_id = ?1 ORDER BY network")?;
