@@ -50,6 +50,6 @@ proptest! {
         let net = Ctx::new(&config).net;
         (Just(config), test_ops(net))
     })) {
-        run(config, ops).map_err(TestCaseError::fail)?;
+        run(config, ops, 1).map_err(TestCaseError::fail)?;
     }
 }
