@@ -34,7 +34,8 @@
 //!   many languages read.
 //! - [`invariants`]: the laws (disjoint, inside, aligned, minimal cover, no duplicates) as checks for
 //!   your own data, each naming what breaks it.
-//! - [`parse`]: strict parsing of typed-in addresses and networks (no host bits, no leading zeros).
+//! - [`parse`]: strict parsing of typed-in addresses and networks (no host bits, no leading zeros),
+//!   and the one rule for names of pools, sites and endpoints.
 //!
 //! # How it is fast
 //! One bit per address, 64 to a word, and above the bitmap a 64-ary summary tree: each node keeps,

@@ -41,6 +41,14 @@ pub enum ParseError {
         /// The text as given.
         input: String,
     },
+    /// A name (of a pool, site or endpoint) that is not plain enough to name things downstream.
+    #[error("name {input:?} is invalid: {reason}")]
+    InvalidName {
+        /// The text as given.
+        input: String,
+        /// What is accepted.
+        reason: &'static str,
+    },
     /// The network has bits set past its prefix length.
     #[error("{given} has host bits set; the network is {}", given.trunc())]
     HostBitsSet {
@@ -98,6 +106,31 @@ pub fn net(input: &str) -> Result<Ipv4Net, ParseError> {
         return Err(ParseError::HostBitsSet { given });
     }
     Ok(given)
+}
+
+/// Checks a name for a pool, site or endpoint: 1-63 ASCII letters, digits, `-`, `_` or `.`,
+/// starting with a letter or digit. Names end up in file names, CSV cells, shells and NetBox, so
+/// anything else (`../x`, spaces, control or full-width characters) is refused.
+///
+/// ```
+/// use ipam_core::parse::{name, ParseError};
+///
+/// assert_eq!(name("rack-01.dc2")?, "rack-01.dc2");
+/// assert!(matches!(name("../x"), Err(ParseError::InvalidName { .. })));
+/// # Ok::<(), ParseError>(())
+/// ```
+pub fn name(input: &str) -> Result<&str, ParseError> {
+    let invalid = |reason| Err(ParseError::InvalidName { input: input.to_owned(), reason });
+    if input.is_empty() || input.len() > 63 {
+        return invalid("it must be 1 to 63 characters");
+    }
+    if !input.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        return invalid("only letters, digits, `-`, `_` and `.` are allowed");
+    }
+    if !input.as_bytes()[0].is_ascii_alphanumeric() {
+        return invalid("it must start with a letter or digit");
+    }
+    Ok(input)
 }
 
 #[cfg(test)]

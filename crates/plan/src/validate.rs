@@ -88,17 +88,14 @@ fn mtu_in_range(field: String, mtu: u16) -> Result<(), Error> {
     }
 }
 
-/// Names become segment names, CSV cells and file names downstream: keep them plain.
+/// Names become segment names, CSV cells and file names downstream: the shared rule of
+/// `ipam_core::parse::name`.
 fn name(name: &str) -> Result<(), Error> {
-    let invalid = |reason| Err(Error::InvalidName { name: name.to_owned(), reason });
-    if name.is_empty() || name.len() > 63 {
-        return invalid("it must be 1 to 63 characters");
+    match ipam_core::parse::name(name) {
+        Ok(_) => Ok(()),
+        Err(ipam_core::parse::ParseError::InvalidName { reason, .. }) => {
+            Err(Error::InvalidName { name: name.to_owned(), reason })
+        }
+        Err(_) => Err(Error::InvalidName { name: name.to_owned(), reason: "not a plain name" }),
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-        return invalid("only letters, digits, `-`, `_` and `.` are allowed");
-    }
-    if !name.as_bytes()[0].is_ascii_alphanumeric() {
-        return invalid("it must start with a letter or digit");
-    }
-    Ok(())
 }

@@ -224,13 +224,9 @@ pub struct PoolInfo {
     pub stats: PoolStats,
 }
 
-/// Checks a pool name: plain enough for file names, CSV cells and shells.
+/// Checks a pool name with the rule every front end shares (`ipam_core::parse::name`).
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
-    let plain = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if plain { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned() }) }
+    ipam_core::parse::name(name).map(|_| ()).map_err(|_| Error::InvalidName { name: name.to_owned() })
 }
 
 /// Owners are free text (hostnames, MACs, pod ids) but never empty, huge, or with control
