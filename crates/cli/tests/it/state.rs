@@ -172,7 +172,8 @@ fn kill_dash_nine_never_loses_a_reported_allocation() {
     let addresses: Vec<&str> = reported.lines().filter(|l| l.parse::<std::net::Ipv4Addr>().is_ok()).collect();
     let unique: HashSet<&&str> = addresses.iter().collect();
     assert_eq!(unique.len(), addresses.len(), "an address was handed out twice");
-    assert!(addresses.len() > 50, "the loops made progress: {}", addresses.len());
+    // Progress, not speed: a slow disk (fsync per commit) may allow only a few per kill.
+    assert!(addresses.len() >= 10, "the loops made progress: {}", addresses.len());
 }
 
 #[test]
