@@ -1,6 +1,7 @@
 //! The planner: demands in, segments placed by `ipam_core`, VLANs numbered, summary out.
 
 use std::collections::{BTreeSet, HashSet};
+use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
@@ -155,20 +156,29 @@ fn keep(
     Ok(pending)
 }
 
+/// What one step of the largest-first placement places.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    /// The pending demand at this index.
+    Demand(usize),
+    /// The aggregate that will hold the rails.
+    Aggregate,
+}
+
+/// The aggregate the pending rails go into: its name, its prefix length and each rail's.
+struct RailAggregate {
+    name: String,
+    prefix_len: u8,
+    rail_prefix_len: u8,
+}
+
 /// Places every pending demand: explicit prefixes first, then the rest largest first.
 fn place(spec: &Spec, pending: &mut [Demand], space: &mut Space, layout: &mut Layout) -> Result<(), Error> {
     let growth = spec.growth;
     let mut blocks: Vec<Option<Ipv4Net>> = vec![None; pending.len()];
-    let prefix_of = |d: &Demand| {
-        d.prefix_len(growth).ok_or_else(|| Error::TooLarge {
-            segment: d.name.clone(),
-            needed: d.kind.needed(d.planned, growth),
-        })
-    };
     for (i, d) in pending.iter().enumerate() {
         if let Some(prefix) = d.prefix {
-            let wanted = prefix_of(d)?;
-            if prefix.prefix_len() > wanted {
+            if prefix.prefix_len() > prefix_of(d, growth)? {
                 return Err(Error::PrefixTooSmall {
                     segment: d.name.clone(),
                     prefix,
@@ -181,85 +191,108 @@ fn place(spec: &Spec, pending: &mut [Demand], space: &mut Space, layout: &mut La
         }
     }
     let rails: Vec<usize> = (0..pending.len()).filter(|&i| pending[i].rail).collect();
-    let mut aggregate = None;
-    if !rails.is_empty() {
-        let rail_prefix = rails.iter().map(|&i| prefix_of(&pending[i])).collect::<Result<Vec<_>, _>>()?;
-        let rail_prefix = rail_prefix.into_iter().min().expect("at least one rail");
-        let spread = (rails.len() as u64).next_power_of_two().trailing_zeros() as u8;
-        let name = match layout.aggregates.iter().filter(|a| a.role == Role::Backend).count() {
-            0 => "backend".to_owned(),
-            n => format!("backend-{}", n + 1),
-        };
-        let Some(prefix_len) = rail_prefix.checked_sub(spread) else {
-            let needed = rails.len() as u64 * block_size(rail_prefix);
-            return Err(Error::TooLarge { segment: name, needed });
-        };
-        aggregate = Some((name, prefix_len, rail_prefix));
-    }
+    let aggregate = rail_aggregate(pending, &rails, growth, layout)?;
+    let mut aggregate_block = None;
     // Largest first, then in plan order: first fit then packs without gaps.
-    let mut order: Vec<(u8, usize)> = Vec::new();
+    let mut order: Vec<(u8, Item)> = Vec::new();
     for (i, d) in pending.iter().enumerate() {
         if blocks[i].is_none() && !d.rail {
-            order.push((prefix_of(d)?, i));
+            order.push((prefix_of(d, growth)?, Item::Demand(i)));
         }
     }
-    let explicit_aggregate = spec.roles.backend.prefix.filter(|_| layout.aggregates.is_empty());
-    if let Some((_, prefix_len, _)) = &aggregate
-        && explicit_aggregate.is_none()
-    {
-        order.push((*prefix_len, usize::MAX));
+    if let Some(agg) = &aggregate {
+        match spec.roles.backend.prefix.filter(|_| layout.aggregates.is_empty()) {
+            Some(prefix) if prefix.prefix_len() > agg.prefix_len => {
+                return Err(Error::PrefixTooSmall {
+                    segment: agg.name.clone(),
+                    prefix,
+                    needed: block_size(agg.prefix_len),
+                    usable: block_size(prefix.prefix_len()),
+                });
+            }
+            Some(prefix) => {
+                space.claim(&agg.name, prefix)?;
+                aggregate_block = Some(prefix);
+            }
+            None => order.push((agg.prefix_len, Item::Aggregate)),
+        }
     }
     order.sort();
-    let mut aggregate_block = None;
-    if let (Some((name, prefix_len, _)), Some(prefix)) = (&aggregate, explicit_aggregate) {
-        if prefix.prefix_len() > *prefix_len {
-            return Err(Error::PrefixTooSmall {
-                segment: name.clone(),
-                prefix,
-                needed: block_size(*prefix_len),
-                usable: block_size(prefix.prefix_len()),
-            });
-        }
-        space.claim(name, prefix)?;
-        aggregate_block = Some(prefix);
-    }
-    for (prefix_len, i) in order {
-        if i == usize::MAX {
-            let name = &aggregate.as_ref().expect("ordered only with an aggregate").0;
-            aggregate_block = Some(space.place(name, prefix_len)?);
-        } else {
-            let d = &pending[i];
-            let beside = d.near.and_then(|near| place_beside(space, &d.name, near, prefix_len));
-            blocks[i] = Some(match beside {
-                Some(block) => block,
-                None => space.place(&d.name, prefix_len)?,
-            });
+    for (prefix_len, item) in order {
+        match (item, &aggregate) {
+            (Item::Aggregate, Some(agg)) => aggregate_block = Some(space.place(&agg.name, prefix_len)?),
+            (Item::Demand(i), _) => {
+                let d = &pending[i];
+                let beside = d.near.and_then(|near| place_beside(space, &d.name, near, prefix_len));
+                blocks[i] = Some(match beside {
+                    Some(block) => block,
+                    None => space.place(&d.name, prefix_len)?,
+                });
+            }
+            (Item::Aggregate, None) => unreachable!("ordered only with an aggregate"),
         }
     }
-    if let (Some((name, _, rail_prefix)), Some(block)) = (aggregate, aggregate_block) {
+    if let (Some(agg), Some(block)) = (aggregate, aggregate_block) {
         let mut inside = Space::new(block)?;
         for &i in &rails {
-            blocks[i] = Some(inside.place(&pending[i].name, rail_prefix)?);
+            blocks[i] = Some(inside.place(&pending[i].name, agg.rail_prefix_len)?);
         }
-        layout.aggregates.push(Aggregate { name, role: Role::Backend, cidr: block });
+        layout.aggregates.push(Aggregate { name: agg.name, role: Role::Backend, cidr: block });
     }
     for (d, block) in pending.iter().zip(blocks) {
-        let cidr = block.expect("every demand was placed");
-        let has_vlan = d.kind.has_vlan();
-        layout.segments.push(Segment {
-            name: d.name.clone(),
-            role: d.role,
-            kind: d.kind,
-            vlan: d.vlan.filter(|_| has_vlan),
-            cidr,
-            gateway: has_vlan.then(|| ipnet_host(cidr, 1)),
-            mtu: d.mtu,
-            planned: d.planned,
-            usable: block_size(cidr.prefix_len()) - d.kind.reserved(),
-            extends: d.extends.clone(),
-        });
+        layout.segments.push(segment(d, block.expect("every demand was placed")));
     }
     Ok(())
+}
+
+/// The prefix length of a demand's block, or why no IPv4 block is that large.
+fn prefix_of(d: &Demand, growth: f64) -> Result<u8, Error> {
+    d.prefix_len(growth)
+        .ok_or_else(|| Error::TooLarge { segment: d.name.clone(), needed: d.kind.needed(d.planned, growth) })
+}
+
+/// Sizes the aggregate for the pending rails (`None` without any): a block per rail, all of the
+/// largest rail's size, so that rail `k` sits at a fixed offset and the whole is one route.
+fn rail_aggregate(
+    pending: &[Demand],
+    rails: &[usize],
+    growth: f64,
+    layout: &Layout,
+) -> Result<Option<RailAggregate>, Error> {
+    let mut rail_prefix_len = None;
+    for &i in rails {
+        let p = prefix_of(&pending[i], growth)?;
+        rail_prefix_len = Some(rail_prefix_len.map_or(p, |q: u8| q.min(p)));
+    }
+    let Some(rail_prefix_len) = rail_prefix_len else { return Ok(None) };
+    let spread = (rails.len() as u64).next_power_of_two().trailing_zeros() as u8;
+    let name = match layout.aggregates.iter().filter(|a| a.role == Role::Backend).count() {
+        0 => "backend".to_owned(),
+        n => format!("backend-{}", n + 1),
+    };
+    match rail_prefix_len.checked_sub(spread) {
+        Some(prefix_len) => Ok(Some(RailAggregate { name, prefix_len, rail_prefix_len })),
+        None => {
+            Err(Error::TooLarge { segment: name, needed: rails.len() as u64 * block_size(rail_prefix_len) })
+        }
+    }
+}
+
+/// The segment a placed demand becomes.
+fn segment(d: &Demand, cidr: Ipv4Net) -> Segment {
+    let has_vlan = d.kind.has_vlan();
+    Segment {
+        name: d.name.clone(),
+        role: d.role,
+        kind: d.kind,
+        vlan: d.vlan.filter(|_| has_vlan),
+        cidr,
+        gateway: has_vlan.then(|| Ipv4Addr::from(u32::from(cidr.network()) + 1)),
+        mtu: d.mtu,
+        planned: d.planned,
+        usable: block_size(cidr.prefix_len()) - d.kind.reserved(),
+        extends: d.extends.clone(),
+    }
 }
 
 /// Claims a block of `prefix_len` right after `near`, or right before it, when free.
@@ -272,10 +305,6 @@ fn place_beside(space: &mut Space, owner: &str, near: Ipv4Net, prefix_len: u8) -
         let block = Ipv4Net::new(start.into(), prefix_len).ok()?;
         space.try_claim(owner, block).then_some(block)
     })
-}
-
-fn ipnet_host(net: Ipv4Net, offset: u32) -> std::net::Ipv4Addr {
-    std::net::Ipv4Addr::from(u32::from(net.network()) + offset)
 }
 
 /// Checks explicit VLAN ids, then numbers the others from `vlan_range` in plan order.
