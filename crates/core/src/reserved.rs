@@ -24,7 +24,14 @@ impl Reserved {
     /// Whether `pos` is reserved.
     #[inline]
     pub(crate) fn contains(&self, pos: u64) -> bool {
-        !self.ranges.is_empty() && self.first_in(pos, pos).is_some()
+        !self.ranges.is_empty() && self.in_ranges(pos)
+    }
+
+    /// Out of line, so the common pool without reservations keeps its release path small enough to
+    /// inline.
+    #[inline(never)]
+    fn in_ranges(&self, pos: u64) -> bool {
+        self.first_in(pos, pos).is_some()
     }
 
     /// The first reserved offset in `first..=last`.

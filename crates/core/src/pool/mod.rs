@@ -47,7 +47,8 @@ pub struct Pool {
     /// Addresses handed out (reservations not included).
     allocated: u64,
     policy: Policy,
-    /// Offset where the next round-robin search starts.
+    /// Offset where the next round-robin search starts, unwrapped: the pool's size stands for its
+    /// start (wrapped where it is read, which keeps the wrap off the allocation path).
     cursor: u64,
 }
 
@@ -158,14 +159,11 @@ impl Pool {
     /// ```
     #[inline]
     pub fn allocate(&mut self) -> Result<Ipv4Addr, Error> {
-        let found = if self.policy == Policy::FirstFit {
-            self.tree.take_first_free()
-        } else {
-            self.choose(0).inspect(|&pos| self.tree.set(pos))
-        };
-        let pos = found.ok_or_else(|| self.exhausted(1))?;
+        let found =
+            if self.policy == Policy::FirstFit { self.tree.take_first_free() } else { self.take_chosen() };
+        let Some(pos) = found else { return Err(self.exhausted(1)) };
         self.allocated += 1;
-        self.advance_cursor(pos + 1);
+        self.cursor = pos + 1;
         Ok(self.addr(pos))
     }
 
@@ -185,11 +183,7 @@ impl Pool {
     pub fn allocate_specific(&mut self, addr: Ipv4Addr) -> Result<(), Error> {
         let pos = self.offset(addr)?;
         if !self.tree.set_free(pos) {
-            return Err(if self.reserved.contains(pos) {
-                Error::Reserved { addr }
-            } else {
-                Error::AlreadyAllocated { addr }
-            });
+            return Err(self.not_taken(pos));
         }
         self.allocated += 1;
         Ok(())
@@ -212,7 +206,7 @@ impl Pool {
         let order = self.block_order(prefix_len)?;
         let pos = self.choose(order).ok_or_else(|| self.exhausted(1 << order))?;
         self.mark(pos, pos + (1 << order), true);
-        self.advance_cursor(pos + (1 << order));
+        self.cursor = pos + (1 << order);
         Ok(Ipv4Net::new_assert(self.addr(pos), prefix_len))
     }
 
@@ -250,11 +244,8 @@ impl Pool {
     pub fn release(&mut self, addr: Ipv4Addr) -> Result<(), Error> {
         let pos = self.offset(addr)?;
         // Reserved addresses are marked used, so checking them first gives the same answers.
-        if self.reserved.contains(pos) {
-            return Err(Error::Reserved { addr });
-        }
-        if !self.tree.clear_used(pos) {
-            return Err(Error::NotAllocated { addr });
+        if self.reserved.contains(pos) || !self.tree.clear_used(pos) {
+            return Err(self.not_released(pos));
         }
         self.allocated -= 1;
         Ok(())
@@ -333,7 +324,7 @@ impl Pool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cursor(&self) -> Ipv4Addr {
-        self.addr(self.cursor)
+        self.addr(self.cursor_offset())
     }
 
     /// Bytes the pool holds on the heap (the struct itself not included).
@@ -362,11 +353,11 @@ impl Pool {
             ));
         }
         for &(first, last) in self.reserved.ranges() {
-            if let Some(free) = self.tree.find_first(0, first).filter(|&pos| pos <= last) {
+            if let Some(free) = self.tree.next_free(first).filter(|&pos| pos <= last) {
                 return Err(format!("reserved {} is marked free", self.addr(free)));
             }
         }
-        if self.cursor >= self.tree.size() {
+        if self.cursor > self.tree.size() {
             return Err(format!("cursor offset {} is past the pool", self.cursor));
         }
         Ok(())
@@ -378,7 +369,8 @@ impl Pool {
             Policy::FirstFit => self.tree.find_first(order, 0),
             Policy::BestFit => self.tree.find_best(order),
             Policy::RoundRobin => {
-                self.tree.find_first(order, self.cursor).or_else(|| self.tree.find_first(order, 0))
+                let cursor = self.cursor_offset();
+                self.tree.find_first(order, cursor).or_else(|| self.tree.find_first(order, 0))
             }
         }
     }
@@ -419,8 +411,15 @@ impl Pool {
         }
     }
 
-    fn advance_cursor(&mut self, next: u64) {
-        self.cursor = next & (self.tree.size() - 1);
+    /// Where the next round-robin search starts.
+    fn cursor_offset(&self) -> u64 {
+        self.cursor & (self.tree.size() - 1)
+    }
+
+    /// A single address chosen by a policy other than first fit, taken.
+    #[inline(never)]
+    fn take_chosen(&mut self) -> Option<u64> {
+        self.choose(0).inspect(|&pos| self.tree.set(pos))
     }
 
     /// Order of a block of `prefix_len`, if the pool can hold one.
@@ -461,11 +460,26 @@ impl Pool {
     #[inline]
     fn offset(&self, addr: Ipv4Addr) -> Result<u64, Error> {
         let pos = addr.to_bits().wrapping_sub(self.net.addr().to_bits());
-        if u64::from(pos) < self.tree.size() {
-            Ok(u64::from(pos))
-        } else {
-            Err(Error::OutOfPool { addr, pool: self.net })
-        }
+        if u64::from(pos) < self.tree.size() { Ok(u64::from(pos)) } else { Err(self.out_of_pool(addr)) }
+    }
+
+    /// Why the address at `pos` could not be released (the caller found it reserved or free).
+    #[cold]
+    fn not_released(&self, pos: u64) -> Error {
+        let addr = self.addr(pos);
+        if self.reserved.contains(pos) { Error::Reserved { addr } } else { Error::NotAllocated { addr } }
+    }
+
+    /// Why the address at `pos` could not be taken (the caller found it used).
+    #[cold]
+    fn not_taken(&self, pos: u64) -> Error {
+        let addr = self.addr(pos);
+        if self.reserved.contains(pos) { Error::Reserved { addr } } else { Error::AlreadyAllocated { addr } }
+    }
+
+    #[cold]
+    fn out_of_pool(&self, addr: Ipv4Addr) -> Error {
+        Error::OutOfPool { addr, pool: self.net }
     }
 
     #[inline]
@@ -474,6 +488,7 @@ impl Pool {
         addr_from(u64::from(self.net.addr().to_bits()) + pos)
     }
 
+    #[cold]
     fn exhausted(&self, wanted: u64) -> Error {
         Error::Exhausted { wanted, pool: self.net }
     }

@@ -60,18 +60,17 @@ impl Pool {
     }
 
     /// Start of the smallest free run of at least `count` addresses.
-    fn best_run(&self, count: u64) -> Option<u64> {
+    fn best_run(&mut self, count: u64) -> Option<u64> {
         if count > self.free_count() {
             return None;
         }
-        let tree = &self.tree;
         // A run of at least `count` >= 2^(order + 1) addresses holds an aligned free 2^order block.
         let order = count.ilog2().saturating_sub(1);
         let mut best: Option<(u64, u64)> = None;
         let mut pos = 0;
-        while let Some(block) = tree.find_first(order, pos) {
+        while let Some(block) = self.tree.find_first(order, pos) {
             let start = self.run_start(block, pos);
-            let end = tree.next_used(block + (1 << order)).unwrap_or(tree.size());
+            let end = self.tree.next_used(block + (1 << order)).unwrap_or(self.tree.size());
             let len = end - start;
             if len >= count && best.is_none_or(|(best_len, _)| len < best_len) {
                 best = Some((len, start));

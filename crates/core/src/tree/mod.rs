@@ -17,11 +17,17 @@
 //! created on first touch; an untouched chunk is [`Slot::Free`], and one marked whole by a large
 //! block is [`Slot::Full`]. Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh
 //! /0 therefore holds about 430 KiB, and a dense pool 1.13 bits per address.
+//!
+//! The summaries are lazy in one more way: single-address changes go to one hot word held in the
+//! tree, and reach the stored bitmap and the summaries when another word is touched or a block
+//! search needs them ([`hot`]).
 
+mod hot;
 mod search;
 mod update;
 mod validate;
 
+use self::hot::Hot;
 use crate::bits::{low_bits, run_level};
 
 /// Address order of a chunk: the subtree of one level-2 node.
@@ -82,6 +88,8 @@ pub(crate) struct Tree {
     /// No position below this one is free: where the lowest-free search starts. Allocation in
     /// address order and release-then-allocate both find their answer in this word, without a descent.
     low_free: u64,
+    /// The word single-address changes last touched, ahead of its stored copy (see [`hot`]).
+    hot: Hot,
 }
 
 impl Tree {
@@ -117,6 +125,7 @@ impl Tree {
             upper,
             root_children,
             low_free: 0,
+            hot: Hot::COLD,
         };
         if !chunked {
             // Small pools are one chunk, stored from the start: nothing to gain from laziness.
@@ -136,19 +145,21 @@ impl Tree {
         1u64 << self.order
     }
 
-    /// Whether position `pos` is used.
+    /// The stored bitmap word `w` (for the hot word, possibly an older value than [`Tree::word`]).
     #[inline]
-    pub(crate) fn get(&self, pos: u64) -> bool {
+    fn stored_word(&self, w: u64) -> u64 {
+        let pos = w << 6;
         match &self.slots[chunk_of(pos)] {
-            Slot::Free => false,
-            Slot::Full => true,
-            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)] >> (pos & 63) & 1 == 1,
+            Slot::Free => 0,
+            Slot::Full => !0,
+            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)],
         }
     }
 
     /// The order of the largest aligned free block, or `None` if nothing is free.
     pub(crate) fn max_free_order(&self) -> Option<u32> {
-        self.root_level().checked_sub(1)
+        let level = if self.hot_is_dirty() { self.root_level_with_hot() } else { self.root_level() };
+        level.checked_sub(1)
     }
 
     /// Bytes held on the heap.

@@ -29,10 +29,12 @@ enum Pick {
 }
 
 impl Tree {
-    /// Start of the lowest aligned free block of order `k` that starts at or after `bound`.
+    /// Start of the lowest aligned free block of order `k` that starts at or after `bound`. Writes the
+    /// hot word back first, as the descent reads the stored summaries.
     #[inline]
-    pub(crate) fn find_first(&self, k: u32, bound: u64) -> Option<u64> {
+    pub(crate) fn find_first(&mut self, k: u32, bound: u64) -> Option<u64> {
         debug_assert!(k <= self.order);
+        self.flush();
         if bound >= self.size() {
             return None;
         }
@@ -80,13 +82,13 @@ impl Tree {
         found
     }
 
-    /// Lowest free position at or after `bound`. Looks at `bound`'s own word before descending, so
-    /// walking short runs costs O(1) each.
-    pub(crate) fn next_free(&self, bound: u64) -> Option<u64> {
+    /// Lowest free position at or after `bound` in the stored bitmap. Looks at `bound`'s own word
+    /// before descending, so walking short runs costs O(1) each.
+    pub(super) fn next_free_stored(&self, bound: u64) -> Option<u64> {
         if bound >= self.size() {
             return None;
         }
-        let hits = !self.word(bound >> 6) & bits_from(bound & 63);
+        let hits = !self.stored_word(bound >> 6) & bits_from(bound & 63);
         if hits != 0 {
             return Some((bound & !63) + u64::from(hits.trailing_zeros()));
         }
@@ -126,12 +128,13 @@ impl Tree {
         Some(chunk_start + ((i as u64) << 12) + found)
     }
 
-    /// Lowest used position at or after `bound`, with the same first look as [`Tree::next_free`].
-    pub(crate) fn next_used(&self, bound: u64) -> Option<u64> {
+    /// Lowest used position at or after `bound` in the stored bitmap, with the same first look as
+    /// [`Tree::next_free_stored`].
+    pub(super) fn next_used_stored(&self, bound: u64) -> Option<u64> {
         if bound >= self.size() {
             return None;
         }
-        let hits = self.word(bound >> 6) & bits_from(bound & 63);
+        let hits = self.stored_word(bound >> 6) & bits_from(bound & 63);
         let found = if hits != 0 {
             Some((bound & !63) + u64::from(hits.trailing_zeros()))
         } else {
@@ -141,20 +144,11 @@ impl Tree {
     }
 
     /// Start of an aligned free block of order `k` chosen by best fit: at every level, the child whose
-    /// largest free block is the smallest that still holds it.
-    pub(crate) fn find_best(&self, k: u32) -> Option<u64> {
+    /// largest free block is the smallest that still holds it. Writes the hot word back first.
+    pub(crate) fn find_best(&mut self, k: u32) -> Option<u64> {
         debug_assert!(k <= self.order);
+        self.flush();
         self.best(self.top, 0, k)
-    }
-
-    /// The 64 positions of bitmap word `w` (counted from the pool's start).
-    pub(crate) fn word(&self, w: u64) -> u64 {
-        let pos = w << 6;
-        match &self.slots[chunk_of(pos)] {
-            Slot::Free => 0,
-            Slot::Full => !0,
-            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)],
-        }
     }
 
     /// Searches node `idx` of `level`; `bound` and the result are relative to the node's start.

@@ -1,4 +1,4 @@
-//! Checks every stored summary against one rebuilt from the bitmap (tests and fuzzing only).
+//! Checks every stored summary against one rebuilt from the stored bitmap (tests and fuzzing only).
 
 use super::{Slot, Tree};
 use crate::bits::low_bits;
@@ -7,6 +7,14 @@ impl Tree {
     /// Rebuilds every summary from the bitmap words and compares it with what is stored.
     pub(crate) fn validate(&self) -> Result<(), String> {
         let mut rebuilt = self.clone();
+        if self.hot.word != super::hot::NONE {
+            if self.hot.word >= self.size().div_ceil(64) {
+                return Err(format!("hot word {} is past the pool", self.hot.word));
+            }
+            if !matches!(self.slots[super::chunk_of(self.hot.word << 6)], Slot::Mixed(_)) {
+                return Err(format!("hot word {}'s chunk holds no stored bits", self.hot.word));
+            }
+        }
         for (j, slot) in self.slots.iter().enumerate() {
             let Slot::Mixed(data) = slot else {
                 if self.top < 3 {
@@ -33,7 +41,7 @@ impl Tree {
                 ));
             }
         }
-        if let Some(free) = self.find_first(0, 0).filter(|&pos| pos < self.low_free) {
+        if let Some(free) = self.next_free(0).filter(|&pos| pos < self.low_free) {
             return Err(format!("position {free} is free below the low-water mark {}", self.low_free));
         }
         rebuilt.rebuild_upper();
@@ -60,6 +68,10 @@ impl Tree {
             .sum();
         if self.order < 6 {
             used -= u64::from(64 - (1u32 << self.order));
+        }
+        if self.hot.word != super::hot::NONE {
+            used = used + u64::from(self.hot.bits.count_ones())
+                - u64::from(self.stored_word(self.hot.word).count_ones());
         }
         used
     }

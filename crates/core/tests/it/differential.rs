@@ -337,6 +337,16 @@ fn check_state(pool: &Pool, model: &Model, ctx: &Ctx) -> Result<(), String> {
     if pool.policy() == Policy::RoundRobin {
         ensure_eq!(pool.cursor(), ctx.addr(model.cursor));
     }
+    // The free space read through `&self` (where the pool must see its latest single-address change)
+    // at every step, not only at the end: its first few blocks.
+    let got: Vec<Ipv4Net> = pool.free_blocks().take(3).collect();
+    let expected: Vec<Ipv4Net> = model
+        .gaps()
+        .flat_map(|(s, e)| cover(s, e))
+        .take(3)
+        .map(|(pos, order)| Ipv4Net::new(ctx.addr(pos), (32 - order) as u8).unwrap())
+        .collect();
+    ensure_eq!(got, expected);
     Ok(())
 }
 

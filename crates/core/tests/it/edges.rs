@@ -245,3 +245,33 @@ fn the_largest_requests_a_slash_0_can_take() {
     );
     pool.validate().unwrap();
 }
+
+/// Single-address changes are held in the tree's hot word before the summaries learn of them; every
+/// read through `&self`, and a clone, must still see the latest change at once.
+#[test]
+fn reads_see_the_latest_single_address_change() {
+    for prefix in ["10.0.0.0/8", "10.0.0.0/16", "10.0.0.0/20", "10.0.0.0/26", "10.0.0.0/28", "0.0.0.0/0"] {
+        let mut pool = Pool::new(net(prefix)).unwrap();
+        let whole = pool.network().prefix_len();
+        let first = pool.allocate().unwrap();
+        assert!(pool.is_allocated(first));
+        assert_eq!(pool.largest_free_block(), Some(whole + 1), "{prefix}");
+        assert_eq!(pool.allocated().len(), 1);
+        assert_eq!(pool.free_blocks().next().unwrap().network(), Ipv4Addr::from_bits(first.to_bits() + 1));
+        assert_eq!(pool.stats().free_blocks_by_prefix[32], pool.capacity() - 1);
+        let copy = pool.clone();
+        pool.release(first).unwrap();
+        assert_eq!(pool.largest_free_block(), Some(whole), "{prefix}");
+        assert_eq!(pool.free_blocks().count(), 1);
+        assert!(pool.allocated().is_empty());
+        assert!(copy.is_allocated(first) && !pool.is_allocated(first));
+        // A block search sees the single change too: the first /31 is taken by half.
+        pool.allocate_specific(first).unwrap();
+        if whole < 31 {
+            let block = pool.allocate_block(31).unwrap();
+            assert_eq!(block.network(), Ipv4Addr::from_bits(first.to_bits() + 2), "{prefix}");
+        }
+        pool.validate().unwrap();
+        copy.validate().unwrap();
+    }
+}

@@ -1,0 +1,193 @@
+//! The hot word: the bitmap word that single-address changes last touched, kept in the tree itself,
+//! with the summaries above it brought up to date only when another word is touched or a search
+//! needs them.
+//!
+//! Why: first fit keeps coming back to the low-water word, and a controller that allocates and
+//! releases one address at a time mostly works in one word. With the word held here, each of those
+//! changes is one read-modify-write of a field: no chunk lookup and no summary upkeep, the same work
+//! a flat-bitmap scanner does. The summaries catch up once per word, not once per change, and only if
+//! the word's level moved.
+//!
+//! Invariant: the stored bitmap and every stored summary agree with each other; the pool's true
+//! state differs from them only in word [`Hot::word`], whose true value is [`Hot::bits`]. Reads that
+//! must be exact go through [`Tree::word`], [`Tree::next_free`], [`Tree::next_used`] and
+//! [`Tree::max_free_order`], which lay the hot word over the stored answer; searches for blocks write
+//! the word back first ([`Tree::flush`]).
+
+use super::{Slot, Tree, chunk_of, node_level, set_child_level, stride, word_in_chunk};
+use crate::bits::{bits_from, run_level};
+
+/// No word is hot.
+pub(super) const NONE: u64 = u64::MAX;
+
+/// The hot word's index and true value.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hot {
+    /// Index of the word (position / 64), or [`NONE`].
+    pub(super) word: u64,
+    /// Its true value; the stored copy and the summaries may still hold an older one.
+    pub(super) bits: u64,
+}
+
+impl Hot {
+    pub(super) const COLD: Hot = Hot { word: NONE, bits: 0 };
+}
+
+/// Widest node: a level-5 node (the root of a /0) stores `stride(5)` words.
+const WIDEST: usize = stride(5);
+
+impl Tree {
+    /// Makes word `w` the hot one, writing the previous one back first. `w`'s chunk gets stored bits.
+    #[inline(never)]
+    pub(super) fn adopt(&mut self, w: u64) {
+        self.flush();
+        let pos = w << 6;
+        let words = self.layout.words;
+        let data = self.materialize(chunk_of(pos));
+        self.hot = Hot { word: w, bits: data[words + word_in_chunk(pos)] };
+    }
+
+    /// Writes the hot word back and brings the summaries above it up to date; the word stays hot.
+    /// Costs a compare when nothing changed, and climbs only as far as levels move.
+    pub(crate) fn flush(&mut self) {
+        let w = self.hot.word;
+        if w == NONE {
+            return;
+        }
+        let (layout, top, bits) = (self.layout, self.top, self.hot.bits);
+        let pos = w << 6;
+        let j = chunk_of(pos);
+        let Slot::Mixed(data) = &mut self.slots[j] else {
+            unreachable!("the hot word's chunk holds stored bits");
+        };
+        let wi = word_in_chunk(pos);
+        let stored = &mut data[layout.words + wi];
+        if *stored == bits {
+            return;
+        }
+        let old_level = run_level(!*stored);
+        *stored = bits;
+        let level = run_level(!bits);
+        if layout.l1_count == 0 || level == old_level {
+            return;
+        }
+        let l1 = layout.l1 + (wi >> 6) * stride(1);
+        if !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level) || !layout.has_l2 {
+            return;
+        }
+        let level = node_level(&data[l1..][..stride(1)], 1);
+        if !set_child_level(&mut data[..stride(2)], wi >> 6, level) || top < 3 {
+            return;
+        }
+        let level = node_level(&data[..stride(2)], 2);
+        self.set_upper_child(j, level);
+    }
+
+    /// Writes the hot word back and lets it go: for changes that write stored words directly.
+    pub(super) fn retire_hot(&mut self) {
+        self.flush();
+        self.hot = Hot::COLD;
+    }
+
+    /// Whether the hot word differs from its stored copy (the summaries lag behind it).
+    pub(super) fn hot_is_dirty(&self) -> bool {
+        self.hot.word != NONE && self.stored_word(self.hot.word) != self.hot.bits
+    }
+
+    /// The true bitmap word `w`.
+    #[inline]
+    pub(crate) fn word(&self, w: u64) -> u64 {
+        if w == self.hot.word { self.hot.bits } else { self.stored_word(w) }
+    }
+
+    /// Whether position `pos` is used.
+    #[inline]
+    pub(crate) fn get(&self, pos: u64) -> bool {
+        self.word(pos >> 6) >> (pos & 63) & 1 == 1
+    }
+
+    /// Lowest free position at or after `bound`.
+    pub(crate) fn next_free(&self, bound: u64) -> Option<u64> {
+        let found = self.next_free_stored(bound);
+        self.lay_over(bound, found, !self.hot.bits, Tree::next_free_stored)
+    }
+
+    /// Lowest used position at or after `bound`.
+    pub(crate) fn next_used(&self, bound: u64) -> Option<u64> {
+        let found = self.next_used_stored(bound);
+        self.lay_over(bound, found, self.hot.bits, Tree::next_used_stored).filter(|&pos| pos < self.size())
+    }
+
+    /// Corrects the answer `found` of a search of the stored bitmap from `bound` for the hot word,
+    /// given the hot word's matching bits (`hits`). The stored bitmap is the truth everywhere else,
+    /// so an answer below the hot word stands, and one inside it is searched again past it.
+    fn lay_over(
+        &self,
+        bound: u64,
+        found: Option<u64>,
+        hits: u64,
+        again: fn(&Tree, u64) -> Option<u64>,
+    ) -> Option<u64> {
+        let w = self.hot.word;
+        if w == NONE || bound >> 6 > w {
+            return found;
+        }
+        let (start, end) = (w << 6, (w + 1) << 6);
+        let after = match found {
+            Some(pos) if pos < start => return found,
+            Some(pos) if pos < end => again(self, end),
+            other => other,
+        };
+        let from = if bound > start { bound & 63 } else { 0 };
+        let hits = hits & bits_from(from);
+        if hits != 0 { Some(start + u64::from(hits.trailing_zeros())) } else { after }
+    }
+
+    /// Level of the whole tree with the hot word written back: the nodes on its path are patched in
+    /// copies, so a `&self` reader gets the exact answer.
+    pub(super) fn root_level_with_hot(&self) -> u32 {
+        let pos = self.hot.word << 6;
+        let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
+        let layout = self.layout;
+        let mut level = run_level(!self.hot.bits);
+        let Slot::Mixed(data) = &self.slots[j] else {
+            unreachable!("the hot word's chunk holds stored bits");
+        };
+        if layout.l1_count == 0 {
+            return level;
+        }
+        let mut scratch = [0u64; WIDEST];
+        level = patched_level(
+            &data[layout.l1 + (wi >> 6) * stride(1)..][..stride(1)],
+            1,
+            wi & 63,
+            level,
+            &mut scratch,
+        );
+        if !layout.has_l2 {
+            return level;
+        }
+        level = patched_level(&data[..stride(2)], 2, wi >> 6, level, &mut scratch);
+        let mut idx = j;
+        for l in 3..=self.top {
+            let node = &self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
+            level = patched_level(node, l, idx & 63, level, &mut scratch);
+            idx >>= 6;
+        }
+        level
+    }
+}
+
+/// Level of `node` (at `level`) once `child`'s level is `child_level`, computed on a copy.
+fn patched_level(
+    node: &[u64],
+    level: u32,
+    child: usize,
+    child_level: u32,
+    scratch: &mut [u64; WIDEST],
+) -> u32 {
+    let copy = &mut scratch[..node.len()];
+    copy.copy_from_slice(node);
+    set_child_level(copy, child, child_level);
+    node_level(copy, level)
+}
