@@ -1,5 +1,6 @@
 //! A fixed workload for `valgrind --tool=callgrind` (instruction counts are stable on a noisy machine):
-//! `hotpath DATASET OP N` runs N iterations of one hot-path operation on ours.
+//! `hotpath DATASET OP N [first|best|round]` runs N iterations of one hot-path operation on ours, with
+//! the pool's policy (first fit unless told).
 //!
 //! ```sh
 //! cargo build --release -p ipam-benches --bin hotpath
@@ -7,13 +8,15 @@
 //! ```
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use ipam_benches::ours::OursFirstFit;
+use ipam_benches::ours::Ours;
 use ipam_benches::{Allocator, BlockAllocator, Dataset};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented next_free|release_allocate|block_24|from_roaring N";
+    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented \
+                 next_free|release_allocate|release_specific|block_24|from_roaring N [first|best|round]";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
     else {
@@ -31,9 +34,26 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut pool = OursFirstFit::build(&data);
-    let started = std::time::Instant::now();
-    match op.as_str() {
+    let elapsed = match args.get(4).map_or("first", String::as_str) {
+        "first" => run::<0>(&data, op, n),
+        "best" => run::<1>(&data, op, n),
+        "round" => run::<2>(&data, op, n),
+        _ => None,
+    };
+    let Some(elapsed) = elapsed else {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    };
+    println!("{:.1} ns per iteration", elapsed.as_nanos() as f64 / n as f64);
+}
+
+/// Runs `n` iterations of `op` on ours with policy `P` (see [`Ours`]); the time they took, or `None`
+/// if `op` is unknown.
+#[inline(never)]
+fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
+    let mut pool = Ours::<P>::build(data);
+    let started = Instant::now();
+    match op {
         "next_free" => {
             for _ in 0..n {
                 let offset = pool.allocate().expect("room");
@@ -63,11 +83,22 @@ fn main() {
                 pool.release_block(black_box(start), 8);
             }
         }
-        _ => {
-            eprintln!("{usage}");
-            std::process::exit(2);
+        "release_specific" => {
+            // The `release` and `specific` groups' work: used addresses in random order, released,
+            // then taken again one by one.
+            let mut used = data.used_sample(1 << 16);
+            fastrand::Rng::with_seed(3).shuffle(&mut used);
+            for round in 0..n.div_ceil(used.len() as u64) {
+                let batch = &used[..used.len().min((n - round * used.len() as u64) as usize)];
+                for &offset in batch {
+                    pool.release(black_box(offset));
+                }
+                for &offset in batch {
+                    pool.allocate_specific(black_box(offset));
+                }
+            }
         }
+        _ => return None,
     }
-    let elapsed = started.elapsed();
-    println!("{:.1} ns per iteration", elapsed.as_nanos() as f64 / n as f64);
+    Some(started.elapsed())
 }

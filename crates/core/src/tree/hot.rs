@@ -14,6 +14,7 @@
 //! [`Tree::max_free_order`], which lay the hot word over the stored answer; searches for blocks write
 //! the word back first ([`Tree::flush`]).
 
+use super::flip::settle;
 use super::{Slot, Tree, chunk_of, node_level, set_child_level, stride, word_in_chunk};
 use crate::bits::{bits_from, run_level};
 
@@ -37,14 +38,14 @@ impl Hot {
 const WIDEST: usize = stride(5);
 
 impl Tree {
-    /// Makes word `w` the hot one, writing the previous one back first. `w`'s chunk gets stored bits.
-    #[inline(never)]
-    pub(super) fn adopt(&mut self, w: u64) {
+    /// Makes word `w` (not the hot one), whose stored value is `stored`, the hot one, writing the
+    /// previous one back first. `w`'s chunk gets stored bits.
+    #[inline]
+    pub(super) fn adopt(&mut self, w: u64, stored: u64) {
+        debug_assert_ne!(w, self.hot.word, "the hot word's stored value is stale");
         self.flush();
-        let pos = w << 6;
-        let words = self.layout.words;
-        let data = self.materialize(chunk_of(pos));
-        self.hot = Hot { word: w, bits: data[words + word_in_chunk(pos)] };
+        self.materialize(chunk_of(w << 6));
+        self.hot = Hot { word: w, bits: stored };
     }
 
     /// Writes the hot word back and brings the summaries above it up to date; the word stays hot.
@@ -62,11 +63,22 @@ impl Tree {
         };
         let wi = word_in_chunk(pos);
         let stored = &mut data[layout.words + wi];
-        if *stored == bits {
+        let old = *stored;
+        let diff = old ^ bits;
+        if diff == 0 {
             return;
         }
-        let old_level = run_level(!*stored);
         *stored = bits;
+        if diff & (diff - 1) == 0 {
+            // One change since the word became hot (the usual case when addresses are scattered):
+            // its direction says which summaries can move, cheaper than comparing levels.
+            let (flipped, used) = (pos + u64::from(diff.trailing_zeros()), bits & diff != 0);
+            if settle(data, layout, top, flipped, old, used) {
+                self.resummarize(flipped, used);
+            }
+            return;
+        }
+        let old_level = run_level(!old);
         let level = run_level(!bits);
         if layout.l1_count == 0 || level == old_level {
             return;

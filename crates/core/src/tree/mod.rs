@@ -22,6 +22,7 @@
 //! tree, and reach the stored bitmap and the summaries when another word is touched or a block
 //! search needs them ([`hot`]).
 
+mod flip;
 mod hot;
 mod search;
 mod update;

@@ -53,15 +53,21 @@ impl Tree {
         self.take_first_free_elsewhere()
     }
 
+    /// The lowest free position lies outside the hot word: its word becomes hot, since first fit
+    /// will keep allocating there.
     #[inline(never)]
     fn take_first_free_elsewhere(&mut self) -> Option<u64> {
         let pos = self.first_free()?;
-        self.set(pos);
+        let w = pos >> 6;
+        // The hot word itself may hold it, past a full low-water word.
+        if w != self.hot.word {
+            self.adopt(w, self.stored_word(w));
+        }
+        self.hot.bits |= 1 << (pos & 63);
         Some(pos)
     }
 
     /// Makes `pos` used (`used`) or free; returns false, changing nothing, if it already was.
-    /// The change goes to the hot word, which becomes `pos`'s word first if it is not already.
     #[inline(always)]
     fn flip_to(&mut self, pos: u64, used: bool) -> bool {
         if pos >> 6 != self.hot.word {
@@ -75,15 +81,21 @@ impl Tree {
         true
     }
 
-    /// [`Tree::flip_to`] outside the hot word: `pos`'s word becomes hot if the flip happens.
+    /// [`Tree::flip_to`] outside the hot word: `pos`'s word becomes hot if the flip happens. Even a
+    /// lone change (releases are usually scattered) is held rather than written through: the summary
+    /// upkeep then happens at the next change, when this word is in cache and the next one's load is
+    /// already on its way, so two cache misses overlap instead of following each other (measured:
+    /// writing through made scattered release + allocate 1.5 to 2.3 times slower).
     #[inline(never)]
     fn flip_elsewhere(&mut self, pos: u64, used: bool) -> bool {
         // Outside the hot word the stored bitmap is the truth.
-        if (self.stored_word(pos >> 6) >> (pos & 63) & 1 == 1) == used {
+        let stored = self.stored_word(pos >> 6);
+        let bit = 1 << (pos & 63);
+        if (stored & bit != 0) == used {
             return false;
         }
-        self.adopt(pos >> 6);
-        self.hot.bits ^= 1 << (pos & 63);
+        self.adopt(pos >> 6, stored);
+        self.hot.bits ^= bit;
         true
     }
 
