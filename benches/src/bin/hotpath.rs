@@ -15,8 +15,8 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented \
-                 next_free|release_allocate|release_specific|block_24|from_roaring N [first|best|round]";
+    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented|fragmented-16 \
+                 next_free|release_allocate|release_specific|block_24|free_blocks|from_roaring N [first|best|round]";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
     else {
@@ -29,6 +29,7 @@ fn main() {
         "random-99" => Dataset::random_99(),
         "frontier-99" => Dataset::frontier_99(),
         "fragmented" => Dataset::fragmented(),
+        "fragmented-16" => Dataset::fragmented_16(),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -75,6 +76,11 @@ fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
             let net = pool.pool.network();
             for _ in 0..n {
                 black_box(ipam_core::Pool::from_allocated(net, &exported).expect("round trip"));
+            }
+        }
+        "free_blocks" => {
+            for _ in 0..n {
+                black_box(black_box(&pool.pool).free_blocks().count());
             }
         }
         "block_24" => {
