@@ -11,9 +11,12 @@ use ipnet::Ipv4Net;
 #[derive(Debug, Parser)]
 #[command(name = "ipam", version, about, propagate_version = true)]
 pub(crate) struct Cli {
-    /// The state file (created if missing).
+    /// The state file (write commands create it if missing; read commands never do).
     #[arg(long, global = true, env = "IPAM_STATE", default_value = "ipam.db", value_name = "PATH")]
     pub(crate) state: PathBuf,
+    /// Refuse spec, plan, import and owner files larger than this, before parsing them.
+    #[arg(long, global = true, env = "IPAM_MAX_INPUT_BYTES", default_value_t = 1 << 30, value_name = "BYTES")]
+    pub(crate) max_input_bytes: u64,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -29,6 +32,9 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Pool(PoolCommand),
     /// Allocate from a pool; prints only what was allocated (an address, a CIDR or FIRST-LAST).
+    ///
+    /// With --owners FILE, allocates for every owner in the file (one per line) in one
+    /// transaction, all or nothing, and prints `ALLOCATION OWNER` per owner in input order.
     Alloc(AllocArgs),
     /// Release an address, block or range as it was allocated, or everything an owner holds.
     Release(ReleaseArgs),
@@ -56,6 +62,21 @@ pub(crate) enum Command {
         /// The export file.
         file: PathBuf,
     },
+    /// Which pool and allocation hold an address (exit 1 if none), or what an owner holds.
+    Find {
+        /// The address.
+        #[arg(value_parser = parse_addr, required_unless_present = "owner", conflicts_with = "owner")]
+        addr: Option<Ipv4Addr>,
+        /// List what this owner holds in every pool instead.
+        #[arg(long, value_name = "ID")]
+        owner: Option<String>,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the whole state file deeply (pages, checksums, counts, every allocation); prints `ok`
+    /// or what is wrong (exit 1).
+    Check,
     /// Compare addresses seen in use (one per line, `#` comments) with a pool's records.
     Reconcile {
         /// The pool.
@@ -122,8 +143,11 @@ pub(crate) struct AllocArgs {
     /// The pool.
     pub(crate) pool: String,
     /// Who holds it (hostname, MAC, pod id); asking again for the same owner returns the same.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "owners")]
     pub(crate) owner: Option<String>,
+    /// Allocate for every owner in FILE (one per line; `-` reads stdin), all or nothing.
+    #[arg(long, value_name = "FILE", conflicts_with = "addr")]
+    pub(crate) owners: Option<PathBuf>,
     /// This address.
     #[arg(long, value_name = "A", value_parser = parse_addr, group = "what")]
     pub(crate) addr: Option<Ipv4Addr>,

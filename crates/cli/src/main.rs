@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
         }
     };
+    output::set_max_input(cli.max_input_bytes);
     let result = match cli.command {
         args::Command::Plan(plan) => plan_cmd::run(&plan),
         command => state_cmd::run(&cli.state, command),
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            eprintln!("error: {}", output::clean(&failure.to_string()));
             ExitCode::from(match failure {
                 Failure::Input(_) => 1,
                 Failure::Internal(_) => 2,

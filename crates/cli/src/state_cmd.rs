@@ -3,17 +3,32 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use ipam_store::{Allocation, Export, PoolDef, PoolInfo, Release, Request, Store};
+use ipam_store::{Allocation, Claim, Export, PoolDef, PoolInfo, Release, Request, Shape, Store};
 
 use crate::args::{AllocArgs, Command, ExportFormat, PoolCommand, ReleaseArgs, Target};
 use crate::failure::Failure;
-use crate::output::{emit, note, read};
+use crate::output::{deliver, emit, note, read};
 
 /// The largest free blocks `pool show` lists in its table (JSON lists them all).
 const FREE_BLOCKS_SHOWN: usize = 32;
 
+/// Whether a command only reads: it then opens the file read-only (never waiting for a writer,
+/// never creating a file, working on a read-only mount).
+fn reads_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::List { .. }
+            | Command::Export { .. }
+            | Command::Reconcile { .. }
+            | Command::Find { .. }
+            | Command::Check
+            | Command::Pool(PoolCommand::List { .. } | PoolCommand::Show { .. })
+    )
+}
+
 pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
-    let mut store = Store::open(state).map_err(|e| Failure::from_store(e, Some(state)))?;
+    let opened = if reads_only(&command) { Store::open_read_only(state) } else { Store::open(state) };
+    let mut store = opened.map_err(|e| Failure::from_store(e, Some(state)))?;
     let store = &mut store;
     match command {
         Command::Plan(_) => unreachable!("`plan` does not open the state file"),
@@ -59,6 +74,15 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
             store.import(&export)?;
             note(&format!("imported {} pools", export.pools.len()));
             Ok(())
+        }
+        Command::Find { addr, owner, json } => find(store, addr, owner.as_deref(), json),
+        Command::Check => {
+            let problems = store.check()?;
+            if problems.is_empty() {
+                return emit(None, "ok\n");
+            }
+            emit(None, &problems.iter().map(|p| format!("{p}\n")).collect::<String>())?;
+            Err(Failure::Input(format!("{} problems found", problems.len())))
         }
         Command::Reconcile { pool, seen, json } => {
             let addresses = ipam_store::parse_seen(&read(&seen)?)
@@ -121,10 +145,10 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
                     p.def.cidr.to_string(),
                     p.def.policy.to_string(),
                     p.def.parent.as_deref().unwrap_or("-"),
-                    p.stats.allocated,
-                    p.stats.capacity,
-                    p.stats.utilization() * 100.0,
-                    p.stats.largest_free_block.map_or("-".to_owned(), |l| format!("/{l}"))
+                    p.allocated,
+                    p.capacity,
+                    p.utilization() * 100.0,
+                    p.largest_free_block.map_or("-".to_owned(), |l| format!("/{l}"))
                 );
             }
             emit(None, &out)
@@ -204,8 +228,96 @@ fn alloc(store: &mut Store, args: &AllocArgs) -> Result<(), Failure> {
         (_, _, Some(n)) => Request::Range(n),
         _ => Request::Next,
     };
-    let allocation: Allocation = store.allocate(&args.pool, request, args.owner.as_deref())?;
-    emit(None, &format!("{allocation}\n"))
+    let (claims, text) = match (&args.owners, &args.owner) {
+        (Some(file), _) => {
+            let text = read(file)?;
+            let owners: Vec<&str> =
+                text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+            let claims = store.allocate_many(&args.pool, request, &owners)?;
+            let out = claims
+                .iter()
+                .zip(&owners)
+                .map(|(c, owner)| format!("{} {owner}\n", c.allocation))
+                .collect::<String>();
+            (claims, out)
+        }
+        (None, Some(owner)) => {
+            let claims = store.allocate_many(&args.pool, request, &[owner.as_str()])?;
+            let out = format!("{}\n", claims[0].allocation);
+            (claims, out)
+        }
+        (None, None) => {
+            let allocation = store.allocate(&args.pool, request, None)?;
+            let out = format!("{allocation}\n");
+            (vec![Claim { allocation, fresh: true }], out)
+        }
+    };
+    deliver(&text).or_else(|e| undeliverable(store, &args.pool, &claims, &e))
+}
+
+/// The result could not be written: what this command allocated was never delivered, so it
+/// goes back (what owners held before stays theirs), and the command fails.
+fn undeliverable(store: &mut Store, pool: &str, claims: &[Claim], e: &std::io::Error) -> Result<(), Failure> {
+    let mut released = 0;
+    for claim in claims.iter().filter(|c| c.fresh) {
+        let a = &claim.allocation;
+        let target = match a.shape {
+            Shape::Addr => Release::Addr(a.first),
+            Shape::Block => Release::Block(ipnet::Ipv4Net::new(a.first, block_len(a)).expect("a block")),
+            Shape::Range => Release::Range(a.first, a.last),
+        };
+        store.release(pool, &target).map_err(|r| {
+            Failure::Internal(format!("stdout: {e}; releasing what was not delivered failed too: {r}"))
+        })?;
+        released += 1;
+    }
+    Err(Failure::Internal(format!(
+        "stdout: {e}; the {released} allocation(s) this command made were released again, as they were never delivered"
+    )))
+}
+
+fn block_len(a: &Allocation) -> u8 {
+    (32 - a.size().trailing_zeros()) as u8
+}
+
+fn find(store: &Store, addr: Option<std::net::Ipv4Addr>, owner: Option<&str>, json: bool) -> Result<(), Failure> {
+    if let Some(owner) = owner {
+        let held = store.find_owner(owner)?;
+        if json {
+            return emit(None, &to_json(&held));
+        }
+        let out: String = held.iter().map(|h| format!("{} {}\n", h.pool, h.allocation)).collect();
+        emit(None, &out)?;
+        return if held.is_empty() {
+            Err(Failure::Input(format!("owner `{}` holds nothing", short(owner))))
+        } else {
+            Ok(())
+        };
+    }
+    let addr = addr.ok_or_else(|| Failure::Input("give ADDR or --owner ID".into()))?;
+    let found = store.find(addr)?;
+    if json {
+        emit(None, &to_json(&found))?;
+    } else {
+        let mut out = String::new();
+        for f in &found {
+            let _ = match &f.allocation {
+                Some(a) => writeln!(out, "{} {} {}", f.pool, a, a.owner.as_deref().unwrap_or("-")),
+                None => writeln!(out, "{} {} free", f.pool, f.cidr),
+            };
+        }
+        emit(None, &out)?;
+    }
+    match found.last() {
+        None => Err(Failure::Input(format!("{addr} is in no pool"))),
+        Some(f) if f.allocation.is_none() => Err(Failure::Input(format!("{addr} is not allocated in pool `{}`", f.pool))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Owners echoed in messages are cut short (the terminal sanitising does the rest).
+fn short(text: &str) -> String {
+    text.chars().take(80).collect()
 }
 
 fn release(store: &mut Store, args: &ReleaseArgs) -> Result<(), Failure> {

@@ -4,12 +4,12 @@ use std::net::Ipv4Addr;
 
 use ipam_plan::{Kind, Plan};
 use ipnet::Ipv4Net;
-use rusqlite::TransactionBehavior;
 use serde::Serialize;
 
 use crate::Error;
 use crate::model::PoolDef;
-use crate::store::{Store, add_pool_in, pool_row};
+use crate::rows;
+use crate::store::{Store, add_pool_in};
 
 /// What [`Store::apply`] did.
 ///
@@ -68,28 +68,27 @@ impl Store {
             }
             defs.push(def);
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applied = Applied::default();
-        for def in &defs {
-            match pool_row(&tx, &def.name) {
-                Ok(existing) if existing.def == *def => applied.unchanged.push(def.name.clone()),
-                Ok(existing) => {
-                    return Err(Error::Apply {
-                        reason: format!(
-                            "pool `{}` exists as {} with other settings; remove it or rename the segment",
-                            def.name, existing.def.cidr
-                        ),
-                    });
+        let now = crate::now();
+        self.write(|tx, touched| {
+            let mut applied = Applied::default();
+            for def in &defs {
+                match rows::pool_by_name(tx, &def.name)? {
+                    Some(existing) if existing.def == *def => applied.unchanged.push(def.name.clone()),
+                    Some(existing) => {
+                        return Err(Error::Apply {
+                            reason: format!(
+                                "pool `{}` exists as {} with other settings; remove it or rename the segment",
+                                def.name, existing.def.cidr
+                            ),
+                        });
+                    }
+                    None => {
+                        add_pool_in(tx, touched, def, now)?;
+                        applied.created.push(def.name.clone());
+                    }
                 }
-                Err(Error::NoSuchPool { .. }) => {
-                    add_pool_in(&tx, def)?;
-                    applied.created.push(def.name.clone());
-                }
-                Err(e) => return Err(e),
             }
-        }
-        tx.commit()?;
-        self.cache.clear();
-        Ok(applied)
+            Ok(applied)
+        })
     }
 }

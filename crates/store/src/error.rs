@@ -43,16 +43,29 @@ pub enum Error {
         /// What SQLite reported.
         reason: String,
     },
+    /// Data read from the state does not match its checksum or the counts kept beside it: the
+    /// file was damaged after it was written. Nothing was decided on it and nothing was changed.
+    #[error("the state is damaged: {reason}; nothing was changed (run `ipam check`, restore from a backup or an export)")]
+    Damaged {
+        /// What did not check out.
+        reason: String,
+    },
+    /// A read of a state file that does not exist (nothing was created).
+    #[error("{path}: no state file here (a write command such as `ipam pool add` creates one)")]
+    NoStateFile {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A pool name that is empty, too long, or not plain (`../x`).
     #[error(
-        "pool name {name:?} is invalid: use 1-63 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+        "pool name \"{name}\" is invalid: use 1-63 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
     )]
     InvalidName {
         /// The name given.
         name: String,
     },
     /// An owner key that is empty, over 255 bytes, holds control characters, or starts with `pool:`.
-    #[error("owner {owner:?} is invalid: 1-255 characters, no control characters, not starting with `pool:`")]
+    #[error("owner \"{owner}\" is invalid: 1-255 characters, no control characters, not starting with `pool:`")]
     InvalidOwner {
         /// The owner given.
         owner: String,
@@ -142,6 +155,19 @@ pub enum Error {
     /// is the backend's and not part of this API.
     #[error("state file: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// Names the file in errors that SQLite raised about the file itself.
+    pub(crate) fn at(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::Database(e) => match e.downcast::<rusqlite::Error>() {
+                Ok(e) => crate::schema::classify(*e, path),
+                Err(e) => Error::Database(e),
+            },
+            other => other,
+        }
+    }
 }
 
 // The conversion that `?` uses inside the crate; hidden because the SQLite binding is an

@@ -4,17 +4,16 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
-use roaring::RoaringBitmap;
-use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::model::{Allocation, CHILD_PREFIX, PoolDef, Shape, block_prefix_len, check_owner};
-use crate::ops::select;
-use crate::store::{Store, add_pool_in, pool_row};
+use crate::ops::counted_allocations;
+use crate::rows;
+use crate::store::{Store, add_pool_in};
 
 /// The format version of [`Export`].
-const EXPORT_VERSION: u32 = 1;
+pub(crate) const EXPORT_VERSION: u32 = 1;
 
 /// The whole state: every pool with its definition, cursor and allocations.
 ///
@@ -114,7 +113,7 @@ impl Export {
 }
 
 impl Store {
-    /// The whole state.
+    /// The whole state, from one consistent snapshot.
     ///
     /// ```
     /// let store = ipam_store::Store::open_in_memory()?;
@@ -122,120 +121,154 @@ impl Store {
     /// # Ok::<(), ipam_store::Error>(())
     /// ```
     pub fn export(&self) -> Result<Export, Error> {
-        let names: Vec<String> = self
-            .conn
-            .prepare("SELECT name FROM pools ORDER BY name")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let mut pools = Vec::with_capacity(names.len());
-        for name in names {
-            let row = pool_row(&self.conn, &name)?;
-            let allocations = select(&self.conn, "pool_id = ?1", params![row.id])?;
-            pools.push(ExportedPool { def: row.def, cursor: row.cursor, allocations });
-        }
-        Ok(Export { ipam_state: EXPORT_VERSION, pools })
+        self.read(|conn| {
+            let pools = rows::all_pools(conn)?
+                .into_iter()
+                .map(|row| {
+                    let allocations = counted_allocations(conn, &row)?;
+                    Ok(ExportedPool { def: row.def, cursor: row.cursor, allocations })
+                })
+                .collect::<Result<_, Error>>()?;
+            Ok(Export { ipam_state: EXPORT_VERSION, pools })
+        })
     }
 
-    /// Adds every pool of `export`, in one transaction: all or nothing. Pool names must be new;
-    /// every allocation is checked by the allocator (inside its pool, not reserved, no overlap),
-    /// and a child pool's block must be recorded in its parent.
+    /// Adds every pool of `export`, in one transaction: all or nothing. Pool names must be new.
+    /// Every allocation is checked as the allocator would: an `addr` is one address, a `block` an
+    /// aligned power of two, every address inside its pool, not reserved, not taken twice; one
+    /// allocation per owner in a pool; a `pool:` record is exactly the block of that child pool.
+    /// A refusal names the pool and the allocation's position (1-based).
     ///
     /// ```
     /// use ipam_store::{Error, Export, Store};
     ///
-    /// let hostile = r#"{"ipam_state": 1, "pools": [{"def": {"name": "../x", "cidr": "10.0.0.0/24",
+    /// let hostile = r#"{"ipam_state": 1, "pools": [{"def": {"name": "lab", "cidr": "10.0.0.0/24",
     ///   "gateway": false, "network_broadcast": true, "exclusions": [], "policy": "first-fit",
-    ///   "parent": null}, "cursor": "10.0.0.0", "allocations": []}]}"#;
+    ///   "parent": null}, "cursor": "10.0.0.0", "allocations": [{"first": "10.0.0.1",
+    ///   "last": "10.0.0.11", "shape": "addr", "owner": null, "created": 0}]}]}"#;
     /// let mut store = Store::open_in_memory()?;
-    /// assert!(matches!(store.import(&Export::from_json(hostile)?), Err(Error::InvalidName { .. })));
+    /// let err = store.import(&Export::from_json(hostile)?).unwrap_err();
+    /// assert!(err.to_string().contains("allocation 1"), "{err}");
+    /// assert!(store.pools()?.is_empty());
     /// # Ok::<(), Error>(())
     /// ```
     pub fn import(&mut self, export: &Export) -> Result<(), Error> {
-        let import = |reason: String| Error::Import { reason };
-        let names: HashSet<&str> = export.pools.iter().map(|p| p.def.name.as_str()).collect();
-        if names.len() != export.pools.len() {
-            return Err(import("a pool name appears twice".into()));
-        }
-        // Parents before children; a missing parent or a cycle is refused.
-        let mut order: Vec<&ExportedPool> = Vec::with_capacity(export.pools.len());
-        let mut placed: HashSet<&str> = HashSet::new();
-        while order.len() < export.pools.len() {
-            let before = order.len();
-            for p in &export.pools {
-                let ready = p.def.parent.as_deref().is_none_or(|parent| placed.contains(parent));
-                if !placed.contains(p.def.name.as_str()) && ready {
-                    placed.insert(&p.def.name);
-                    order.push(p);
-                }
-            }
-            if order.len() == before {
-                return Err(import("a pool's parent is missing, or parents form a cycle".into()));
-            }
-        }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut child_blocks: HashMap<String, (u32, u32, u64)> = HashMap::new();
-        for p in &order {
-            // Creating the pool allocates a child's block in its parent; the parent's own record
-            // of that block is then checked against it below and not inserted twice.
-            add_pool_in(&tx, &p.def)?;
-            if let Some(&(_, _, created)) = child_blocks.get(&p.def.name) {
-                let owner = format!("{CHILD_PREFIX}{}", p.def.name);
-                tx.execute("UPDATE allocations SET created = ?2 WHERE owner = ?1", params![owner, created])?;
-            }
-            let row = pool_row(&tx, &p.def.name)?;
-            let mut used = RoaringBitmap::new();
-            let mut sorted: Vec<&Allocation> = p.allocations.iter().collect();
-            sorted.sort_by_key(|a| a.first);
-            let mut end: Option<u32> = None;
-            for a in sorted {
-                let (first, last) = (u32::from(a.first), u32::from(a.last));
-                if first > last || end.is_some_and(|e| first <= e) {
-                    return Err(import(format!(
-                        "pool `{}`: {a} is empty or overlaps another allocation",
-                        p.def.name
-                    )));
-                }
-                end = Some(last);
-                if a.shape == Shape::Block && block_prefix_len(a.first, a.last).is_none() {
-                    return Err(import(format!(
-                        "pool `{}`: {}-{} is not an aligned block",
-                        p.def.name, a.first, a.last
-                    )));
-                }
-                match a.owner.as_deref() {
-                    Some(o) if o.starts_with(CHILD_PREFIX) => {
-                        child_blocks.insert(o[CHILD_PREFIX.len()..].to_owned(), (first, last, a.created));
-                        continue;
-                    }
-                    Some(o) => check_owner(o)?,
-                    None => {}
-                }
-                used.insert_range(first..=last);
-                tx.execute(
-                    "INSERT INTO allocations (pool_id, first, last, shape, owner, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![row.id, first, last, a.shape.as_str(), a.owner, a.created],
-                )?;
-            }
-            // The allocator checks every address: inside the pool, not reserved.
-            p.def.builder().allocated(&used).cursor(p.cursor).build()?;
-            tx.execute("UPDATE pools SET cursor = ?2 WHERE id = ?1", params![row.id, u32::from(p.cursor)])?;
-        }
-        for p in &order {
-            if p.def.parent.is_some() {
-                let own = (u32::from(p.def.cidr.network()), u32::from(p.def.cidr.broadcast()));
-                if child_blocks.get(&p.def.name).map(|&(f, l, _)| (f, l)) != Some(own) {
-                    return Err(import(format!(
-                        "child pool `{}` is not recorded as a block of its parent",
-                        p.def.name
-                    )));
-                }
-            }
-        }
-        if child_blocks.keys().any(|child| !names.contains(child.as_str())) {
-            return Err(import("a `pool:` block names a pool that is not in the file".into()));
-        }
-        tx.commit()?;
-        self.cache.clear();
-        Ok(())
+        self.write(|tx, touched| import_in(tx, touched, export))
     }
+}
+
+/// Import inside a write transaction (also the upgrade of an old file).
+pub(crate) fn import_in(tx: &rusqlite::Transaction<'_>, touched: &mut crate::store::Touched, export: &Export) -> Result<(), Error> {
+    {
+        let order = parents_first(export)?;
+        let children: HashMap<&str, &PoolDef> = export
+            .pools
+            .iter()
+            .filter(|p| p.def.parent.is_some())
+            .map(|p| (p.def.name.as_str(), &p.def))
+            .collect();
+        // Each child pool's block, as its parent records it: (created) by child name.
+        let mut child_blocks: HashMap<String, u64> = HashMap::new();
+        for p in &order {
+            for (i, a) in p.allocations.iter().enumerate() {
+                let Some(child) = a.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) else { continue };
+                let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
+                let matches = children.get(child).is_some_and(|c| {
+                    c.parent.as_deref() == Some(p.def.name.as_str())
+                        && a.shape == Shape::Block
+                        && c.cidr.network() == a.first
+                        && c.cidr.broadcast() == a.last
+                });
+                if !matches {
+                    return Err(import(format!("{}: names child pool `{}`, which is not this block of this pool", at(), crate::excerpt(child))));
+                }
+                if child_blocks.insert(child.to_owned(), a.created).is_some() {
+                    return Err(import(format!("{}: child pool `{child}` is recorded twice", at())));
+                }
+                check_created(a.created).map_err(|why| import(format!("{}: {why}", at())))?;
+            }
+        }
+        for (name, _) in &children {
+            if !child_blocks.contains_key(*name) {
+                return Err(import(format!("child pool `{name}` is not recorded as a block of its parent")));
+            }
+        }
+        {
+            for p in &order {
+                let created = child_blocks.get(&p.def.name).copied().unwrap_or(0);
+                add_pool_in(tx, touched, &p.def, created)?;
+                let state = touched.pool(tx, &p.def.name)?;
+                let mut owners: HashSet<&str> = HashSet::new();
+                for (i, a) in p.allocations.iter().enumerate() {
+                    let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
+                    match a.owner.as_deref() {
+                        Some(o) if o.starts_with(CHILD_PREFIX) => continue,
+                        Some(o) => {
+                            check_owner(o).map_err(|e| import(format!("{}: {e}", at())))?;
+                            if !owners.insert(o) {
+                                return Err(import(format!("{}: owner `{}` already holds an allocation in this pool", at(), crate::excerpt(o))));
+                            }
+                        }
+                        None => {}
+                    }
+                    check_shape(a).and_then(|()| check_created(a.created)).map_err(|why| import(format!("{}: {why}", at())))?;
+                    state.take(tx, a.first, a.last).map_err(|e| import(format!("{}: {e}", at())))?;
+                    rows::insert_allocation(tx, state.row.id, a)?;
+                    state.count_rows(true);
+                }
+                if !p.def.cidr.contains(&p.cursor) {
+                    return Err(import(format!("pool `{}`: cursor {} is outside {}", p.def.name, p.cursor, p.def.cidr)));
+                }
+                state.row.cursor = p.cursor;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn import(reason: String) -> Error {
+    Error::Import { reason }
+}
+
+/// The pools with every parent before its children; a missing parent or a cycle is refused.
+fn parents_first(export: &Export) -> Result<Vec<&ExportedPool>, Error> {
+    let names: HashSet<&str> = export.pools.iter().map(|p| p.def.name.as_str()).collect();
+    if names.len() != export.pools.len() {
+        return Err(import("a pool name appears twice".into()));
+    }
+    let mut order: Vec<&ExportedPool> = Vec::with_capacity(export.pools.len());
+    let mut placed: HashSet<&str> = HashSet::new();
+    while order.len() < export.pools.len() {
+        let before = order.len();
+        for p in &export.pools {
+            let ready = p.def.parent.as_deref().is_none_or(|parent| placed.contains(parent));
+            if !placed.contains(p.def.name.as_str()) && ready {
+                placed.insert(&p.def.name);
+                order.push(p);
+            }
+        }
+        if order.len() == before {
+            return Err(import("a pool's parent is missing, or parents form a cycle".into()));
+        }
+    }
+    Ok(order)
+}
+
+/// The record's extent fits its shape.
+fn check_shape(a: &Allocation) -> Result<(), String> {
+    if a.first > a.last {
+        return Err("it ends before it starts".into());
+    }
+    match a.shape {
+        Shape::Addr if a.first != a.last => Err(format!("an `addr` record must be one address, not {}", a.size())),
+        Shape::Block if block_prefix_len(a.first, a.last).is_none() => {
+            Err("a `block` record must be an aligned power of two".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Creation times are seconds since 1970 that the file can store.
+fn check_created(created: u64) -> Result<(), String> {
+    if i64::try_from(created).is_ok() { Ok(()) } else { Err(format!("`created` {created} is out of range")) }
 }

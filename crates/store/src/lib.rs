@@ -28,22 +28,54 @@
 //! a file from a newer version, a damaged file or another program's file is refused untouched.
 
 mod apply;
+mod check;
+mod checksum;
 mod error;
 mod exchange;
+mod find;
+mod layout;
 mod model;
 mod ops;
 mod reconcile;
+mod rows;
 mod schema;
+mod state;
 mod store;
+mod v1;
 
 pub use apply::Applied;
 pub use error::Error;
 pub use exchange::{Export, ExportedPool};
-pub use model::{Allocation, PoolDef, PoolInfo, Release, Request, Shape};
+pub use find::{Found, Held};
+pub use model::{Allocation, PoolDef, PoolInfo, PoolUse, Release, Request, Shape};
+pub use ops::Claim;
 pub use reconcile::{Reconcile, parse_seen};
 pub use store::Store;
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// An error for data that does not check out.
+pub(crate) fn damaged(reason: String) -> Error {
+    Error::Damaged { reason }
+}
+
+/// Input quoted in an error: at most 80 characters, control characters escaped, so a hostile
+/// name can neither flood the terminal nor drive it.
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(MAX).is_some() {
+        out.push_str(&format!("... ({} bytes)", text.len()));
+    }
+    out
 }

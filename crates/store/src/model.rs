@@ -179,6 +179,21 @@ pub struct Allocation {
     pub created: u64,
 }
 
+impl Allocation {
+    /// How many addresses it spans.
+    ///
+    /// ```
+    /// use ipam_store::{Allocation, Shape};
+    ///
+    /// let a = Allocation { first: "10.0.0.4".parse()?, last: "10.0.0.7".parse()?, shape: Shape::Block, owner: None, created: 0 };
+    /// assert_eq!(a.size(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn size(&self) -> u64 {
+        u64::from(u32::from(self.last).saturating_sub(u32::from(self.first))) + 1
+    }
+}
+
 impl fmt::Display for Allocation {
     /// `10.0.0.5`, `10.0.0.0/26` or `10.0.0.5-10.0.0.44`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,9 +239,56 @@ pub struct PoolInfo {
     pub stats: PoolStats,
 }
 
+/// A pool's use as its row records it: what `ipam pool list` shows, read without touching the
+/// pool's allocations or bitmap.
+///
+/// ```
+/// use ipam_store::{PoolDef, Request, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+/// store.allocate("lab", Request::Block(26), None)?;
+/// let lab = &store.pools()?[0];
+/// assert_eq!((lab.capacity, lab.allocated, lab.free), (254, 64, 190));
+/// assert_eq!(lab.largest_free_block, Some(26));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolUse {
+    /// How it is set up.
+    pub def: PoolDef,
+    /// Where the RoundRobin policy continues.
+    pub cursor: Ipv4Addr,
+    /// Allocations recorded.
+    pub allocations: u64,
+    /// Addresses that can be handed out (reservations excluded).
+    pub capacity: u64,
+    /// Addresses handed out (child pools' blocks included).
+    pub allocated: u64,
+    /// Addresses still free.
+    pub free: u64,
+    /// Prefix length of the largest aligned free block, if any.
+    pub largest_free_block: Option<u8>,
+}
+
+impl PoolUse {
+    /// Allocated share of the capacity, 0.0 to 1.0.
+    ///
+    /// ```
+    /// let mut store = ipam_store::Store::open_in_memory()?;
+    /// store.add_pool(&ipam_store::PoolDef::new("lab", "10.9.0.0/30".parse()?))?;
+    /// store.allocate("lab", ipam_store::Request::Next, None)?;
+    /// assert_eq!(store.pools()?[0].utilization(), 0.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn utilization(&self) -> f64 {
+        if self.capacity == 0 { 0.0 } else { self.allocated as f64 / self.capacity as f64 }
+    }
+}
+
 /// Checks a pool name with the rule every front end shares (`ipam_core::parse::name`).
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
-    ipam_core::parse::name(name).map(|_| ()).map_err(|_| Error::InvalidName { name: name.to_owned() })
+    ipam_core::parse::name(name).map(|_| ()).map_err(|_| Error::InvalidName { name: crate::excerpt(name) })
 }
 
 /// Owners are free text (hostnames, MACs, pod ids) but never empty, huge, or with control
@@ -236,7 +298,7 @@ pub(crate) fn check_owner(owner: &str) -> Result<(), Error> {
         && owner.len() <= 255
         && !owner.chars().any(char::is_control)
         && !owner.starts_with(CHILD_PREFIX);
-    if ok { Ok(()) } else { Err(Error::InvalidOwner { owner: owner.to_owned() }) }
+    if ok { Ok(()) } else { Err(Error::InvalidOwner { owner: crate::excerpt(owner) }) }
 }
 
 /// The owner recorded on a parent's block that became a child pool.

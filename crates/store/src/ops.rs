@@ -1,13 +1,36 @@
-//! Allocating and releasing: one transaction each, the allocator refreshed when stale.
+//! Allocating and releasing: one write transaction each, one for a whole list of owners.
 
 use std::net::Ipv4Addr;
 
-use ipam_core::Pool;
-use rusqlite::{Transaction, TransactionBehavior, params};
+use rusqlite::Connection;
+use serde::Serialize;
 
-use crate::Error;
 use crate::model::{Allocation, CHILD_PREFIX, Release, Request, Shape, check_owner};
-use crate::store::{PoolRow, Store, build_pool, bump, pool_row};
+use crate::rows;
+use crate::state::PoolState;
+use crate::store::Store;
+use crate::{Error, damaged};
+
+/// One owner's allocation from [`Store::allocate_many`], and whether this call made it.
+///
+/// ```
+/// use ipam_store::{PoolDef, Request, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// store.add_pool(&PoolDef::new("cams", "10.30.0.0/24".parse()?))?;
+/// let first = store.allocate_many("cams", Request::Next, &["cam-1"])?;
+/// let again = store.allocate_many("cams", Request::Next, &["cam-1", "cam-2"])?;
+/// assert!(first[0].fresh && !again[0].fresh && again[1].fresh);
+/// assert_eq!(again[0].allocation, first[0].allocation);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    /// What the owner holds.
+    pub allocation: Allocation,
+    /// Made by this call (false: the owner held it already).
+    pub fresh: bool,
+}
 
 impl Store {
     /// Allocates from `pool` and records it, with an optional owner. Claiming again for the same
@@ -25,49 +48,39 @@ impl Store {
     /// assert!(matches!(full, Error::Pool(ipam_core::Error::Exhausted { .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn allocate(
-        &mut self,
-        pool: &str,
-        request: Request,
-        owner: Option<&str>,
-    ) -> Result<Allocation, Error> {
+    pub fn allocate(&mut self, pool: &str, request: Request, owner: Option<&str>) -> Result<Allocation, Error> {
         if let Some(owner) = owner {
             check_owner(owner)?;
         }
-        self.mutate(pool, |tx, row, alloc| {
-            if let Some(owner) = owner
-                && let Some(held) = by_owner(tx, row.id, owner)?
-            {
-                return if fits(&held, request) {
-                    Ok((held, false))
-                } else {
-                    Err(Error::OwnerHoldsOther { pool: row.def.name.clone(), owner: owner.to_owned(), held: held.to_string() })
-                };
-            }
-            let (first, last, shape) = match request {
-                Request::Next => {
-                    let a = alloc.allocate()?;
-                    (a, a, Shape::Addr)
-                }
-                Request::Addr(a) => {
-                    alloc.allocate_specific(a)?;
-                    (a, a, Shape::Addr)
-                }
-                Request::Block(len) => {
-                    let block = alloc.allocate_block(len)?;
-                    (block.network(), block.broadcast(), Shape::Block)
-                }
-                Request::Range(count) => {
-                    let range = alloc.allocate_range(count)?;
-                    (*range.start(), *range.end(), Shape::Range)
-                }
-            };
-            let allocation = Allocation { first, last, shape, owner: owner.map(str::to_owned), created: crate::now() };
-            tx.execute(
-                "INSERT INTO allocations (pool_id, first, last, shape, owner, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![row.id, u32::from(first), u32::from(last), shape.as_str(), owner, allocation.created],
-            )?;
-            Ok((allocation, true))
+        let now = crate::now();
+        self.write(|tx, touched| {
+            let state = touched.pool(tx, pool)?;
+            Ok(claim(tx, state, request, owner, now)?.allocation)
+        })
+    }
+
+    /// Allocates `request` for every owner of `owners`, in one transaction: all or nothing.
+    /// Owners that already hold a matching allocation get it back (`fresh: false`); an owner
+    /// named twice gets one allocation. The claims come back in the order of `owners`.
+    ///
+    /// ```
+    /// use ipam_store::{Error, PoolDef, Request, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.add_pool(&PoolDef::new("tiny", "10.9.0.0/30".parse()?))?;
+    /// let err = store.allocate_many("tiny", Request::Next, &["a", "b", "c"]).unwrap_err();
+    /// assert!(matches!(err, Error::Pool(ipam_core::Error::Exhausted { .. })));
+    /// assert!(store.allocations("tiny")?.is_empty()); // all or nothing
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allocate_many(&mut self, pool: &str, request: Request, owners: &[&str]) -> Result<Vec<Claim>, Error> {
+        for owner in owners {
+            check_owner(owner)?;
+        }
+        let now = crate::now();
+        self.write(|tx, touched| {
+            let state = touched.pool(tx, pool)?;
+            owners.iter().map(|owner| claim(tx, state, request, Some(owner), now)).collect()
         })
     }
 
@@ -86,41 +99,40 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn release(&mut self, pool: &str, target: &Release) -> Result<Vec<Allocation>, Error> {
-        self.mutate(pool, |tx, row, alloc| {
+        self.write(|tx, touched| {
+            let state = touched.pool(tx, pool)?;
+            let id = state.row.id;
             let found = match target {
-                Release::Owner(o) => select(tx, "pool_id = ?1 AND owner = ?2", params![row.id, o])?,
-                Release::Addr(a) => exact(tx, row.id, *a, *a, Shape::Addr)?,
-                Release::Block(b) => exact(tx, row.id, b.network(), b.broadcast(), Shape::Block)?,
-                Release::Range(f, l) => exact(tx, row.id, *f, *l, Shape::Range)?,
+                Release::Owner(o) => rows::by_owner(tx, id, o)?,
+                Release::Addr(a) => exact(tx, id, *a, *a, Shape::Addr)?,
+                Release::Block(b) => exact(tx, id, b.network(), b.broadcast(), Shape::Block)?,
+                Release::Range(f, l) => exact(tx, id, *f, *l, Shape::Range)?,
             };
-            let Some(held) = found.first() else {
+            let Some(held) = found else {
                 let what = match target {
                     Release::Addr(a) => a.to_string(),
                     Release::Block(b) => b.to_string(),
                     Release::Range(f, l) => format!("{f}-{l}"),
-                    Release::Owner(o) => format!("for owner `{o}`"),
+                    Release::Owner(o) => format!("for owner `{}`", crate::excerpt(o)),
                 };
-                return Err(Error::NoSuchAllocation { pool: row.def.name.clone(), what });
+                return Err(Error::NoSuchAllocation { pool: pool.to_owned(), what });
             };
             if let Some(child) = held.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) {
                 return Err(Error::HeldByChildPool {
-                    pool: row.def.name.clone(),
+                    pool: pool.to_owned(),
                     block: held.to_string(),
                     child: child.to_owned(),
                 });
             }
-            for a in &found {
-                alloc.release_range(a.first..=a.last)?;
-                tx.execute(
-                    "DELETE FROM allocations WHERE pool_id = ?1 AND first = ?2",
-                    params![row.id, u32::from(a.first)],
-                )?;
-            }
-            Ok((found, true))
+            state.free(tx, held.first, held.last)?;
+            rows::delete_allocation(tx, id, held.first)?;
+            state.count_rows(false);
+            Ok(vec![held])
         })
     }
 
-    /// Every allocation of a pool, lowest first.
+    /// Every allocation of a pool, lowest first. Checked against the counts kept in the pool's
+    /// row, so a damaged file cannot silently lose one from the list.
     ///
     /// ```
     /// use ipam_store::{PoolDef, Request, Store};
@@ -133,37 +145,61 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn allocations(&self, pool: &str) -> Result<Vec<Allocation>, Error> {
-        let row = pool_row(&self.conn, pool)?;
-        select(&self.conn, "pool_id = ?1", params![row.id])
+        self.read(|conn| {
+            let state = PoolState::load(conn, pool)?;
+            counted_allocations(conn, &state.row)
+        })
     }
+}
 
-    /// Runs one mutation of one pool in a `BEGIN IMMEDIATE` transaction. `f` returns its result
-    /// and whether it changed anything. The cached allocator is used only if no process changed
-    /// the pool since it was built, and is kept only after a successful commit.
-    fn mutate<T>(
-        &mut self,
-        pool: &str,
-        f: impl FnOnce(&Transaction<'_>, &PoolRow, &mut Pool) -> Result<(T, bool), Error>,
-    ) -> Result<T, Error> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = pool_row(&tx, pool)?;
-        let mut alloc = match self.cache.remove(&row.id) {
-            Some((changes, alloc)) if changes == row.changes => alloc,
-            _ => build_pool(&tx, &row)?,
-        };
-        let (value, changed) = f(&tx, &row, &mut alloc)?;
-        if changed {
-            bump(&tx, &row, alloc.cursor())?;
-        }
-        tx.commit()?;
-        self.cache.insert(row.id, (row.changes + i64::from(changed), alloc));
-        Ok(value)
+/// A pool's allocations, refused unless their number and size match the pool's counters.
+pub(crate) fn counted_allocations(conn: &Connection, row: &rows::PoolRow) -> Result<Vec<Allocation>, Error> {
+    let all = rows::allocations(conn, row.id)?;
+    let addresses: u64 = all.iter().map(Allocation::size).sum();
+    if all.len() as u64 != row.allocations || addresses != row.allocated {
+        return Err(damaged(format!(
+            "pool `{}` records {} allocations of {} addresses, but {} of {} were read",
+            row.def.name,
+            row.allocations,
+            row.allocated,
+            all.len(),
+            addresses
+        )));
     }
+    Ok(all)
+}
+
+/// One owner's claim inside a write transaction.
+fn claim(
+    conn: &Connection,
+    state: &mut PoolState,
+    request: Request,
+    owner: Option<&str>,
+    now: u64,
+) -> Result<Claim, Error> {
+    if let Some(owner) = owner
+        && let Some(held) = rows::by_owner(conn, state.row.id, owner)?
+    {
+        return if fits(&held, request) {
+            Ok(Claim { allocation: held, fresh: false })
+        } else {
+            Err(Error::OwnerHoldsOther {
+                pool: state.name().to_owned(),
+                owner: crate::excerpt(owner),
+                held: held.to_string(),
+            })
+        };
+    }
+    let (first, last, shape) = state.allocate(conn, request)?;
+    let allocation = Allocation { first, last, shape, owner: owner.map(str::to_owned), created: now };
+    rows::insert_allocation(conn, state.row.id, &allocation)?;
+    state.count_rows(true);
+    Ok(Claim { allocation, fresh: true })
 }
 
 /// Whether what an owner holds answers a new request of theirs.
 fn fits(held: &Allocation, request: Request) -> bool {
-    let size = u64::from(u32::from(held.last) - u32::from(held.first)) + 1;
+    let size = held.size();
     match request {
         Request::Next => held.shape == Shape::Addr,
         Request::Addr(a) => held.shape == Shape::Addr && held.first == a,
@@ -173,40 +209,6 @@ fn fits(held: &Allocation, request: Request) -> bool {
 }
 
 /// The allocation of exactly this shape and extent.
-fn exact(
-    tx: &Transaction<'_>,
-    pool_id: i64,
-    first: Ipv4Addr,
-    last: Ipv4Addr,
-    shape: Shape,
-) -> Result<Vec<Allocation>, Error> {
-    let condition = "pool_id = ?1 AND first = ?2 AND last = ?3 AND shape = ?4";
-    select(tx, condition, params![pool_id, u32::from(first), u32::from(last), shape.as_str()])
-}
-
-fn by_owner(tx: &Transaction<'_>, pool_id: i64, owner: &str) -> Result<Option<Allocation>, Error> {
-    Ok(select(tx, "pool_id = ?1 AND owner = ?2", params![pool_id, owner])?.into_iter().next())
-}
-
-/// Allocations matching `condition`, lowest first.
-pub(crate) fn select(
-    conn: &rusqlite::Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Allocation>, Error> {
-    let sql = format!(
-        "SELECT first, last, shape, owner, created FROM allocations WHERE {condition} ORDER BY first"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params, |r| {
-        let shape: String = r.get(2)?;
-        Ok(Allocation {
-            first: Ipv4Addr::from(r.get::<_, u32>(0)?),
-            last: Ipv4Addr::from(r.get::<_, u32>(1)?),
-            shape: Shape::parse(&shape).unwrap_or(Shape::Range),
-            owner: r.get(3)?,
-            created: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+fn exact(conn: &Connection, pool_id: i64, first: Ipv4Addr, last: Ipv4Addr, shape: Shape) -> Result<Option<Allocation>, Error> {
+    Ok(rows::at(conn, pool_id, first)?.filter(|a| a.last == last && a.shape == shape))
 }

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::model::CHILD_PREFIX;
-use crate::store::{Store, build_pool, pool_row};
+use crate::ops::counted_allocations;
+use crate::state::PoolState;
+use crate::store::Store;
 
 /// The difference between addresses seen in use and addresses recorded.
 ///
@@ -51,15 +53,17 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reconcile(&self, pool: &str, seen: &[Ipv4Addr]) -> Result<Reconcile, Error> {
-        let row = pool_row(&self.conn, pool)?;
-        let alloc = build_pool(&self.conn, &row)?;
+        let (net, alloc, allocations) = self.read(|conn| {
+            let mut state = PoolState::load(conn, pool)?;
+            let allocations = counted_allocations(conn, &state.row)?;
+            Ok((state.row.def.cidr, state.whole(conn)?, allocations))
+        })?;
         let mut recorded = RoaringBitmap::new();
-        for a in self.allocations(pool)? {
+        for a in allocations {
             if !a.owner.as_deref().is_some_and(|o| o.starts_with(CHILD_PREFIX)) {
                 recorded.insert_range(u32::from(a.first)..=u32::from(a.last));
             }
         }
-        let net = row.def.cidr;
         let inside: RoaringBitmap = seen
             .iter()
             .filter(|a| net.contains(*a) && !alloc.is_reserved(**a))

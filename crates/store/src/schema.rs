@@ -1,22 +1,25 @@
-//! The file: recognising it, creating it, and the connection settings that make it durable.
+//! The file: recognising it, creating or upgrading it, and the connection settings that make it
+//! durable (writers) or never wait (readers).
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::Error;
 
 /// `PRAGMA application_id` of our files: "IPAM".
 pub(crate) const APPLICATION_ID: i64 = 0x4950_414d;
 /// The schema this code writes and reads. A newer file is refused, never downgraded.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Version 1. Addresses are stored as integers; `changes` counts every mutation of a pool so that
-/// a process can tell its in-memory copy is stale.
-const SCHEMA_V1: &str = "
+/// Version 2. Addresses are integers. A pool's row carries its counters and a summary byte per
+/// chunk; `chunks` holds the allocated bits of each chunk that has any (a serialized
+/// `RoaringBitmap`); `allocations` holds owners and history. Every row carries a checksum that is
+/// verified whenever it is read.
+const SCHEMA_V2: &str = "
 CREATE TABLE pools (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -24,16 +27,27 @@ CREATE TABLE pools (
     prefix_len INTEGER NOT NULL CHECK (prefix_len BETWEEN 0 AND 32),
     reserve_gateway INTEGER NOT NULL,
     reserve_network_broadcast INTEGER NOT NULL,
+    exclusions TEXT NOT NULL,
     policy TEXT NOT NULL,
     parent_id INTEGER REFERENCES pools(id),
     cursor INTEGER NOT NULL,
-    changes INTEGER NOT NULL DEFAULT 0
+    changes INTEGER NOT NULL,
+    capacity INTEGER NOT NULL,
+    allocated INTEGER NOT NULL,
+    allocations INTEGER NOT NULL,
+    summary BLOB NOT NULL,
+    checksum INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE exclusions (
+CREATE INDEX pools_by_network ON pools (network);
+CREATE INDEX pools_by_parent ON pools (parent_id) WHERE parent_id IS NOT NULL;
+CREATE TABLE chunks (
     pool_id INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
-    network INTEGER NOT NULL,
-    prefix_len INTEGER NOT NULL
-) STRICT;
+    idx INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    bits BLOB NOT NULL,
+    checksum INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, idx)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE allocations (
     id INTEGER PRIMARY KEY,
     pool_id INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
@@ -42,21 +56,49 @@ CREATE TABLE allocations (
     shape TEXT NOT NULL CHECK (shape IN ('addr', 'block', 'range')),
     owner TEXT,
     created INTEGER NOT NULL,
+    checksum INTEGER NOT NULL,
     UNIQUE (pool_id, first)
 ) STRICT;
-CREATE UNIQUE INDEX allocations_by_owner ON allocations (pool_id, owner) WHERE owner IS NOT NULL;
+CREATE UNIQUE INDEX allocations_by_owner ON allocations (owner, pool_id) WHERE owner IS NOT NULL;
 ";
 
-/// Opens (creating if missing or empty) a state file, after checking, read-only, that an
-/// existing file is ours, not newer than us, and not damaged.
+/// Opens (creating if missing or empty) a state file for writing, after checking, read-only,
+/// that an existing file is ours and not newer than us. An older file is upgraded.
 pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     let exists = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     if exists {
-        inspect(path)?;
+        inspect(&read_only_connection(path, false)?, path)?;
     }
-    let conn = Connection::open(path)?;
-    configure(&conn)?;
-    create(conn)
+    let conn = Connection::open(path).map_err(|e| classify(e, path))?;
+    configure(&conn).map_err(|e| e.at(path))?;
+    create(conn).map_err(|e| e.at(path))
+}
+
+/// Opens an existing state file for reading only. Readers take no write lock, so they never wait
+/// for a writer (WAL); on a read-only mount or a full disk, where SQLite cannot set up its shared
+/// memory, the file is read as immutable, which is exact as long as no writer can reach it
+/// either (no WAL file is waiting to be merged).
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection, Error> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        return Err(Error::NoStateFile { path: path.to_owned() });
+    }
+    let conn = match read_only_connection(path, false).and_then(|c| inspect(&c, path).map(|v| (c, v))) {
+        Ok((conn, _)) => conn,
+        Err(Error::Database(e)) if !wal_pending(path) => {
+            let conn = read_only_connection(path, true)?;
+            inspect(&conn, path).map_err(|_| Error::Database(e))?;
+            conn
+        }
+        Err(e) => return Err(e),
+    };
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < SCHEMA_VERSION {
+        // An older file: upgrade it once (a write), then read.
+        drop(conn);
+        drop(open(path)?);
+        return open_read_only(path);
+    }
+    Ok(conn)
 }
 
 /// An in-memory store for tests and examples.
@@ -66,24 +108,80 @@ pub(crate) fn open_in_memory() -> Result<Connection, Error> {
     create(conn)
 }
 
-/// Reads the header and checks the pages without writing a byte.
-fn inspect(path: &Path) -> Result<(), Error> {
-    let classify = |e: rusqlite::Error| match e.sqlite_error_code() {
+fn read_only_connection(path: &Path, immutable: bool) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let uri = format!("file:{}{}", uri_path(path), if immutable { "?immutable=1" } else { "" });
+    let conn = Connection::open_with_flags(uri, flags).map_err(|e| classify(e, path))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA cell_size_check = ON;")?;
+    Ok(conn)
+}
+
+/// Whether a WAL file holds transactions not yet merged into the main file.
+fn wal_pending(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|m| m.len() > 0)
+}
+
+/// A path as a `file:` URI path: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// SQLite's complaints about the file itself, as our errors.
+pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
+    match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => {
             Error::NotOurs { path: path.to_owned(), reason: "not an SQLite database".into() }
         }
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), reason: e.to_string() },
         _ => Error::from(e),
+    }
+}
+
+/// A file shorter than its header says: the cheap open-time check for truncation (a damaged
+/// page inside is found when it is read: every row carries a checksum).
+fn check_length(path: &Path) -> Result<(), Error> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let Ok(mut file) = std::fs::File::open(path) else { return Ok(()) };
+    if file.read_exact(&mut header).is_err() || &header[..16] != b"SQLite format 3\0" {
+        return Ok(()); // SQLite itself says what it is
+    }
+    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
     };
-    let conn =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(classify)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let application_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(classify)?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)?;
+    let pages = u64::from(be32(28));
+    let len = file.metadata().map_or(u64::MAX, |m| m.len());
+    if be32(24) == be32(92) && len < pages * page_size {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: format!("truncated: {len} bytes where its header says {}", pages * page_size),
+        });
+    }
+    Ok(())
+}
+
+/// Checks, without writing a byte, that the file is ours and not newer than us; returns its
+/// schema version.
+fn inspect(conn: &Connection, path: &Path) -> Result<i64, Error> {
+    check_length(path)?;
+    let application_id: i64 =
+        conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
     if application_id != APPLICATION_ID {
         let tables: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(classify)?;
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
         let reason = if tables == 0 {
             "an empty SQLite database".to_owned()
         } else {
@@ -94,11 +192,7 @@ fn inspect(path: &Path) -> Result<(), Error> {
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
     }
-    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(classify)?;
-    if check != "ok" {
-        return Err(Error::Corrupt { path: path.to_owned(), reason: check });
-    }
-    Ok(())
+    Ok(version)
 }
 
 /// WAL with `synchronous = FULL`: a transaction reported committed survives a crash of the
@@ -106,20 +200,38 @@ fn inspect(path: &Path) -> Result<(), Error> {
 fn configure(conn: &Connection) -> Result<(), Error> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cell_size_check = ON;")?;
     Ok(())
 }
 
-/// Creates the schema in a new file; concurrent openers serialise on the write lock.
+/// Creates the schema in a new file, or upgrades an older one; concurrent openers serialise on
+/// the write lock.
 fn create(mut conn: Connection) -> Result<Connection, Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version == 0 {
-        tx.execute_batch(SCHEMA_V1)?;
+    match version {
+        0 => tx.execute_batch(SCHEMA_V2)?,
+        1 => upgrade_v1(&tx)?,
+        _ => {}
+    }
+    if version < SCHEMA_VERSION {
         tx.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
         ))?;
     }
     tx.commit()?;
     Ok(conn)
+}
+
+/// Version 1 kept allocations only, and rebuilt every pool from all of them on each command. Its
+/// content is read as an export, its tables dropped, and the export imported into version 2, with
+/// every check an import makes: all in the one transaction.
+fn upgrade_v1(tx: &Transaction<'_>) -> Result<(), Error> {
+    let export = crate::v1::read(tx)?;
+    tx.execute_batch("DROP TABLE allocations; DROP TABLE exclusions; DROP TABLE pools;")?;
+    tx.execute_batch(SCHEMA_V2)?;
+    let mut touched = crate::store::Touched::new();
+    crate::exchange::import_in(tx, &mut touched, &export)
+        .map_err(|e| Error::Import { reason: format!("upgrading a version 1 file: {e}") })?;
+    touched.flush(tx)
 }

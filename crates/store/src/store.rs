@@ -1,24 +1,25 @@
-//! The store: a state file, and an in-memory allocator per pool rebuilt from it.
+//! The store: a state file, opened for writing or for reading, and the pools in it.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use ipam_core::{Policy, Pool};
 use ipnet::Ipv4Net;
-use roaring::RoaringBitmap;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::model::{CHILD_PREFIX, PoolDef, PoolInfo, check_name};
+use crate::layout::{CHUNK_ORDER, Layout, NONE_FREE, STORED};
+use crate::model::{CHILD_PREFIX, PoolDef, PoolInfo, PoolUse, check_name};
+use crate::rows;
+use crate::state::PoolState;
 use crate::{Error, schema};
 
 /// Pools and allocations in a crash-safe SQLite file (WAL, `synchronous = FULL`), shared safely
 /// between processes.
 ///
 /// Every mutation is one `BEGIN IMMEDIATE` transaction: it takes the write lock (waiting, not
-/// failing, while another process holds it), refreshes the pool from the file if another process
-/// changed it, chooses with `ipam_core`, writes, commits, and only then reports success. On any
-/// error the in-memory pool is dropped, so it can never run ahead of the file.
+/// failing, while another process holds it), reads the pool's row and only the chunks of the
+/// pool's bitmap it needs (each verified against its checksum), chooses with `ipam_core`, writes,
+/// commits, and only then reports success. Readers never wait for writers: they read the last
+/// committed state.
 ///
 /// ```
 /// use ipam_store::{PoolDef, Request, Store};
@@ -37,22 +38,54 @@ use crate::{Error, schema};
 /// ```
 pub struct Store {
     pub(crate) conn: Connection,
-    /// Pool id -> (the `changes` counter it was built at, the allocator).
-    pub(crate) cache: HashMap<i64, (i64, Pool)>,
+    pub(crate) path: PathBuf,
 }
 
-/// A pool's row.
-#[derive(Clone, Debug)]
-pub(crate) struct PoolRow {
-    pub(crate) id: i64,
-    pub(crate) def: PoolDef,
-    pub(crate) cursor: Ipv4Addr,
-    pub(crate) changes: i64,
+/// The pools one write transaction has touched, flushed together at its commit.
+pub(crate) struct Touched(HashMap<String, PoolState>);
+
+impl Touched {
+    pub(crate) fn new() -> Touched {
+        Touched(HashMap::new())
+    }
+
+    /// The pool named `name` as this transaction sees it.
+    pub(crate) fn pool(&mut self, conn: &Connection, name: &str) -> Result<&mut PoolState, Error> {
+        if !self.0.contains_key(name) {
+            let state = PoolState::load(conn, name)?;
+            self.0.insert(name.to_owned(), state);
+        }
+        Ok(self.0.get_mut(name).expect("inserted above"))
+    }
+
+    pub(crate) fn insert(&mut self, state: PoolState) {
+        self.0.insert(state.name().to_owned(), state);
+    }
+
+    pub(crate) fn forget(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+
+    /// Writes every touched pool.
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), Error> {
+        for state in self.0.values_mut() {
+            state.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every touched pool and commits.
+    pub(crate) fn commit(mut self, tx: Transaction<'_>) -> Result<(), Error> {
+        self.flush(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 impl Store {
-    /// Opens the state file at `path`, creating it if it does not exist. A file that is not ours,
-    /// is damaged, or comes from a newer version is refused and left untouched.
+    /// Opens the state file at `path` for reading and writing, creating it if it does not exist.
+    /// A file that is not ours or comes from a newer version is refused and left untouched; one
+    /// from an older version is upgraded in one transaction.
     ///
     /// ```
     /// use ipam_store::{Error, Store};
@@ -64,7 +97,24 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
-        Ok(Store { conn: schema::open(path.as_ref())?, cache: HashMap::new() })
+        let path = path.as_ref();
+        Ok(Store { conn: schema::open(path)?, path: path.to_owned() })
+    }
+
+    /// Opens an existing state file for reading only: no lock that a writer waits for, nothing
+    /// created (a missing file is [`Error::NoStateFile`]), and it works on a read-only mount or a
+    /// full disk. Every method that changes the state fails on such a store.
+    ///
+    /// ```
+    /// use ipam_store::{Error, Store};
+    ///
+    /// let path = std::env::temp_dir().join("ipam-no-such-state-file.db");
+    /// assert!(matches!(Store::open_read_only(&path), Err(Error::NoStateFile { .. })));
+    /// assert!(!path.exists());
+    /// ```
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, Error> {
+        let path = path.as_ref();
+        Ok(Store { conn: schema::open_read_only(path)?, path: path.to_owned() })
     }
 
     /// A store that lives in memory only (tests, examples).
@@ -75,7 +125,28 @@ impl Store {
     /// # Ok::<(), ipam_store::Error>(())
     /// ```
     pub fn open_in_memory() -> Result<Store, Error> {
-        Ok(Store { conn: schema::open_in_memory()?, cache: HashMap::new() })
+        Ok(Store { conn: schema::open_in_memory()?, path: PathBuf::from(":memory:") })
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): all of it commits, or none.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Touched) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| schema::classify(e, &path))?;
+        let mut touched = Touched::new();
+        let value = f(&tx, &mut touched).map_err(|e| e.at(&path))?;
+        touched.commit(tx).map_err(|e| e.at(&path))?;
+        Ok(value)
+    }
+
+    /// Runs `f` on one consistent snapshot (a read transaction: writers go on meanwhile).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| schema::classify(e, &self.path))?;
+        let value = f(&tx).map_err(|e| e.at(&self.path))?;
+        tx.finish()?;
+        Ok(value)
     }
 
     /// Creates a pool. A root pool may not overlap another root pool; a pool with a `parent` takes
@@ -93,11 +164,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_pool(&mut self, def: &PoolDef) -> Result<(), Error> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        add_pool_in(&tx, def)?;
-        tx.commit()?;
-        self.cache.clear();
-        Ok(())
+        self.write(|tx, touched| add_pool_in(tx, touched, def, crate::now()))
     }
 
     /// Removes a pool. One that holds allocations is refused unless `force`; one that has child
@@ -114,34 +181,28 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remove_pool(&mut self, name: &str, force: bool) -> Result<(), Error> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = pool_row(&tx, name)?;
-        let children: u64 =
-            tx.query_row("SELECT count(*) FROM pools WHERE parent_id = ?1", [row.id], |r| r.get(0))?;
-        if children > 0 {
-            return Err(Error::InUse { name: name.to_owned(), allocations: children });
-        }
-        let held: u64 =
-            tx.query_row("SELECT count(*) FROM allocations WHERE pool_id = ?1", [row.id], |r| r.get(0))?;
-        if held > 0 && !force {
-            return Err(Error::InUse { name: name.to_owned(), allocations: held });
-        }
-        if let Some(parent) = &row.def.parent {
-            let parent = pool_row(&tx, parent)?;
-            let owner = format!("{CHILD_PREFIX}{name}");
-            tx.execute(
-                "DELETE FROM allocations WHERE pool_id = ?1 AND owner = ?2",
-                params![parent.id, owner],
-            )?;
-            bump(&tx, &parent, parent.cursor)?;
-        }
-        tx.execute("DELETE FROM pools WHERE id = ?1", [row.id])?;
-        tx.commit()?;
-        self.cache.clear();
-        Ok(())
+        self.write(|tx, touched| {
+            let row = touched.pool(tx, name)?.row.clone();
+            let children = rows::children(tx, row.id)?;
+            if children > 0 {
+                return Err(Error::InUse { name: name.to_owned(), allocations: children });
+            }
+            if row.allocations > 0 && !force {
+                return Err(Error::InUse { name: name.to_owned(), allocations: row.allocations });
+            }
+            if let Some(parent) = &row.def.parent {
+                let parent = touched.pool(tx, parent)?;
+                let cidr = row.def.cidr;
+                parent.free(tx, cidr.network(), cidr.broadcast())?;
+                rows::delete_allocation(tx, parent.row.id, cidr.network())?;
+                parent.count_rows(false);
+            }
+            touched.forget(name);
+            rows::delete_pool(tx, row.id)
+        })
     }
 
-    /// Every pool with its counts, by name.
+    /// Every pool with its use, by name. Reads the pools' rows only, never their allocations.
     ///
     /// ```
     /// let mut store = ipam_store::Store::open_in_memory()?;
@@ -151,16 +212,11 @@ impl Store {
     /// assert_eq!(names, ["a", "b"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn pools(&self) -> Result<Vec<PoolInfo>, Error> {
-        let names: Vec<String> = self
-            .conn
-            .prepare("SELECT name FROM pools ORDER BY name")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        names.iter().map(|name| self.info(name)).collect()
+    pub fn pools(&self) -> Result<Vec<PoolUse>, Error> {
+        self.read(|conn| rows::all_pools(conn)?.into_iter().map(|row| use_of(&row)).collect())
     }
 
-    /// One pool with its counts, largest free block and fragmentation.
+    /// One pool with its counts, largest free block and fragmentation (reads the pool's chunks).
     ///
     /// ```
     /// let mut store = ipam_store::Store::open_in_memory()?;
@@ -168,8 +224,13 @@ impl Store {
     /// assert_eq!(store.pool("lab")?.stats.free, 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn pool(&mut self, name: &str) -> Result<PoolInfo, Error> {
-        self.info(name)
+    pub fn pool(&self, name: &str) -> Result<PoolInfo, Error> {
+        self.read(|conn| {
+            let mut state = PoolState::load(conn, name)?;
+            let pool = state.whole(conn)?;
+            let row = &state.row;
+            Ok(PoolInfo { def: row.def.clone(), cursor: row.cursor, allocations: row.allocations, stats: pool.stats() })
+        })
     }
 
     /// The free space of a pool as its minimal CIDR cover.
@@ -180,139 +241,79 @@ impl Store {
     /// assert_eq!(store.free_blocks("lab")?.len(), 2); // .1 and .2
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn free_blocks(&mut self, name: &str) -> Result<Vec<Ipv4Net>, Error> {
-        let row = pool_row(&self.conn, name)?;
-        Ok(build_pool(&self.conn, &row)?.free_blocks().collect())
-    }
-
-    fn info(&self, name: &str) -> Result<PoolInfo, Error> {
-        let row = pool_row(&self.conn, name)?;
-        let pool = build_pool(&self.conn, &row)?;
-        let allocations =
-            self.conn
-                .query_row("SELECT count(*) FROM allocations WHERE pool_id = ?1", [row.id], |r| r.get(0))?;
-        Ok(PoolInfo { def: row.def, cursor: pool.cursor(), allocations, stats: pool.stats() })
+    pub fn free_blocks(&self, name: &str) -> Result<Vec<Ipv4Net>, Error> {
+        self.read(|conn| Ok(PoolState::load(conn, name)?.whole(conn)?.free_blocks().collect()))
     }
 }
 
-/// Creates a pool inside an open transaction (shared by `add_pool`, `import` and `apply`).
-pub(crate) fn add_pool_in(tx: &Transaction<'_>, def: &PoolDef) -> Result<(), Error> {
+/// A pool's use from its row alone.
+fn use_of(row: &rows::PoolRow) -> Result<PoolUse, Error> {
+    let layout = Layout::new(&row.def);
+    let free = row.capacity.checked_sub(row.allocated).ok_or_else(|| {
+        crate::damaged(format!("pool `{}` counts more allocated addresses than it has", row.def.name))
+    })?;
+    Ok(PoolUse {
+        def: row.def.clone(),
+        cursor: row.cursor,
+        allocations: row.allocations,
+        capacity: row.capacity,
+        allocated: row.allocated,
+        free,
+        largest_free_block: largest_free(&layout, &row.summary),
+    })
+}
+
+/// The prefix length of the largest free aligned block, from the summary: the best chunk, or
+/// aligned runs of entirely free chunks.
+fn largest_free(layout: &Layout, summary: &[u8]) -> Option<u8> {
+    let orders = summary.iter().map(|s| s & !STORED).filter(|&s| s != NONE_FREE);
+    let best = u32::from(orders.max()?);
+    if layout.window_order() < CHUNK_ORDER || best < CHUNK_ORDER {
+        return Some((32 - best) as u8);
+    }
+    let mut free: Vec<bool> = summary.iter().map(|s| u32::from(s & !STORED) == CHUNK_ORDER).collect();
+    let mut order = CHUNK_ORDER;
+    while free.len() > 1 {
+        let up: Vec<bool> = free.chunks(2).map(|pair| pair.iter().all(|&f| f)).collect();
+        if !up.contains(&true) {
+            break;
+        }
+        free = up;
+        order += 1;
+    }
+    Some((32 - order) as u8)
+}
+
+/// Creates a pool inside a write transaction (shared by `add_pool`, `import` and `apply`).
+pub(crate) fn add_pool_in(tx: &Transaction<'_>, touched: &mut Touched, def: &PoolDef, now: u64) -> Result<(), Error> {
     check_name(&def.name)?;
-    let exists: Option<i64> =
-        tx.query_row("SELECT id FROM pools WHERE name = ?1", [&def.name], |r| r.get(0)).optional()?;
-    if exists.is_some() {
+    if rows::pool_by_name(tx, &def.name)?.is_some() {
         return Err(Error::PoolExists { name: def.name.clone() });
     }
-    let pool = def.builder().build()?;
-    let parent_id = match &def.parent {
+    let mut row = PoolState::new_row(def, None)?;
+    row.parent_id = match &def.parent {
         Some(parent) => {
-            let parent = pool_row(tx, parent)?;
-            let mut parent_pool = build_pool(tx, &parent)?;
-            parent_pool.allocate_block_specific(def.cidr)?;
-            let (first, last) = (u32::from(def.cidr.network()), u32::from(def.cidr.broadcast()));
-            tx.execute(
-                "INSERT INTO allocations (pool_id, first, last, shape, owner, created) VALUES (?1, ?2, ?3, 'block', ?4, ?5)",
-                params![parent.id, first, last, format!("{CHILD_PREFIX}{}", def.name), crate::now()],
-            )?;
-            bump(tx, &parent, parent_pool.cursor())?;
-            Some(parent.id)
+            let parent = touched.pool(tx, parent)?;
+            parent.take(tx, def.cidr.network(), def.cidr.broadcast())?;
+            let block = crate::Allocation {
+                first: def.cidr.network(),
+                last: def.cidr.broadcast(),
+                shape: crate::Shape::Block,
+                owner: Some(format!("{CHILD_PREFIX}{}", def.name)),
+                created: now,
+            };
+            rows::insert_allocation(tx, parent.row.id, &block)?;
+            parent.count_rows(true);
+            Some(parent.row.id)
         }
         None => {
-            let mut roots =
-                tx.prepare("SELECT name, network, prefix_len FROM pools WHERE parent_id IS NULL")?;
-            let roots = roots.query_map([], |r| Ok((r.get::<_, String>(0)?, net(r.get(1)?, r.get(2)?))))?;
-            for root in roots {
-                let (other, other_cidr) = root?;
-                if other_cidr.contains(&def.cidr) || def.cidr.contains(&other_cidr) {
-                    return Err(Error::Overlap { cidr: def.cidr, other, other_cidr });
-                }
+            if let Some((other, other_cidr)) = rows::root_overlapping(tx, def.cidr)? {
+                return Err(Error::Overlap { cidr: def.cidr, other, other_cidr });
             }
             None
         }
     };
-    tx.execute(
-        "INSERT INTO pools (name, network, prefix_len, reserve_gateway, reserve_network_broadcast, policy, parent_id, cursor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            def.name,
-            u32::from(def.cidr.network()),
-            def.cidr.prefix_len(),
-            def.gateway,
-            def.network_broadcast,
-            def.policy.to_string(),
-            parent_id,
-            u32::from(pool.cursor())
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    for exclusion in &def.exclusions {
-        tx.execute(
-            "INSERT INTO exclusions (pool_id, network, prefix_len) VALUES (?1, ?2, ?3)",
-            params![id, u32::from(exclusion.network()), exclusion.prefix_len()],
-        )?;
-    }
+    rows::insert_pool(tx, &mut row)?;
+    touched.insert(PoolState::from_row(row)?);
     Ok(())
-}
-
-/// Marks a pool changed (and stores its cursor), so other processes rebuild their copy.
-pub(crate) fn bump(conn: &Connection, row: &PoolRow, cursor: Ipv4Addr) -> Result<(), Error> {
-    conn.execute(
-        "UPDATE pools SET changes = changes + 1, cursor = ?2 WHERE id = ?1",
-        params![row.id, u32::from(cursor)],
-    )?;
-    Ok(())
-}
-
-/// A pool's row by name.
-pub(crate) fn pool_row(conn: &Connection, name: &str) -> Result<PoolRow, Error> {
-    let row = conn
-        .query_row(
-            "SELECT p.id, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast, p.policy,
-                    parent.name, p.cursor, p.changes
-             FROM pools p LEFT JOIN pools parent ON parent.id = p.parent_id WHERE p.name = ?1",
-            [name],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    net(r.get(1)?, r.get(2)?),
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, u32>(7)?,
-                    r.get::<_, i64>(8)?,
-                ))
-            },
-        )
-        .optional()?
-        .ok_or_else(|| Error::NoSuchPool { name: name.to_owned() })?;
-    let (id, cidr, gateway, network_broadcast, policy, parent, cursor, changes) = row;
-    let policy: Policy = policy
-        .parse()
-        .map_err(|e| Error::Database(format!("pool `{name}` has an unknown policy: {e}").into()))?;
-    let mut exclusions = Vec::new();
-    let mut rows = conn
-        .prepare_cached("SELECT network, prefix_len FROM exclusions WHERE pool_id = ?1 ORDER BY network")?;
-    for e in rows.query_map([id], |r| Ok(net(r.get(0)?, r.get(1)?)))? {
-        exclusions.push(e?);
-    }
-    let def = PoolDef { name: name.to_owned(), cidr, gateway, network_broadcast, exclusions, policy, parent };
-    Ok(PoolRow { id, def, cursor: Ipv4Addr::from(cursor), changes })
-}
-
-/// The pool's allocator, rebuilt from its recorded allocations.
-pub(crate) fn build_pool(conn: &Connection, row: &PoolRow) -> Result<Pool, Error> {
-    let mut used = RoaringBitmap::new();
-    let mut rows = conn.prepare_cached("SELECT first, last FROM allocations WHERE pool_id = ?1")?;
-    for range in rows.query_map([row.id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?)))? {
-        let (first, last) = range?;
-        used.insert_range(first..=last);
-    }
-    let cursor = if row.def.cidr.contains(&row.cursor) { row.cursor } else { row.def.cidr.network() };
-    Ok(row.def.builder().allocated(&used).cursor(cursor).build()?)
-}
-
-/// A network from its stored integers (the schema's CHECKs keep them in range).
-pub(crate) fn net(network: u32, prefix_len: u8) -> Ipv4Net {
-    Ipv4Net::new(Ipv4Addr::from(network), prefix_len.min(32)).expect("prefix length clamped to 32").trunc()
 }

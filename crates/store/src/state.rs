@@ -1,0 +1,314 @@
+//! One pool inside a transaction: its row, and the chunks a command has touched so far.
+//!
+//! Every decision is the allocator's (`ipam_core::Pool`), made on the window of one chunk, which
+//! the pool's summary names without reading any other chunk. What was loaded is verified against
+//! its checksum and against the summary; what was changed is written back by [`PoolState::flush`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+
+use ipam_core::{Policy, Pool};
+use ipnet::Ipv4Net;
+use roaring::RoaringBitmap;
+use rusqlite::Connection;
+
+use crate::layout::{CHUNK_ORDER, Layout, NONE_FREE, STORED, cover, free_order};
+use crate::model::{PoolDef, Request, Shape};
+use crate::rows::{self, PoolRow};
+use crate::{Error, damaged};
+
+/// A pool as one transaction sees it.
+pub(crate) struct PoolState {
+    pub(crate) row: PoolRow,
+    layout: Layout,
+    windows: HashMap<usize, Pool>,
+    dirty: BTreeSet<usize>,
+    changed: bool,
+}
+
+impl PoolState {
+    /// The pool named `name`, with no chunk read yet.
+    pub(crate) fn load(conn: &Connection, name: &str) -> Result<PoolState, Error> {
+        let row = rows::pool_by_name(conn, name)?.ok_or_else(|| Error::NoSuchPool { name: crate::excerpt(name) })?;
+        PoolState::from_row(row)
+    }
+
+    pub(crate) fn from_row(row: PoolRow) -> Result<PoolState, Error> {
+        let layout = Layout::new(&row.def);
+        if row.summary.len() != layout.chunks() {
+            return Err(damaged(format!("pool `{}`: its summary has the wrong size", row.def.name)));
+        }
+        Ok(PoolState { row, layout, windows: HashMap::new(), dirty: BTreeSet::new(), changed: false })
+    }
+
+    /// A new pool's row (not yet inserted).
+    pub(crate) fn new_row(def: &PoolDef, parent_id: Option<i64>) -> Result<PoolRow, Error> {
+        let whole = def.builder().build()?;
+        Ok(PoolRow {
+            id: 0,
+            def: def.clone(),
+            parent_id,
+            cursor: whole.cursor(),
+            changes: 0,
+            capacity: whole.capacity(),
+            allocated: 0,
+            allocations: 0,
+            summary: Layout::new(def).pristine_summary()?,
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.row.def.name
+    }
+
+    fn avail(&self, idx: usize) -> u8 {
+        self.row.summary[idx] & !STORED
+    }
+
+    /// The allocator of chunk `idx`, read and verified on first use.
+    fn window(&mut self, conn: &Connection, idx: usize) -> Result<&mut Pool, Error> {
+        if !self.windows.contains_key(&idx) {
+            let pool = self.read_window(conn, idx)?;
+            self.windows.insert(idx, pool);
+        }
+        Ok(self.windows.get_mut(&idx).expect("inserted above"))
+    }
+
+    fn read_window(&self, conn: &Connection, idx: usize) -> Result<Pool, Error> {
+        let name = &self.row.def.name;
+        let stored = self.row.summary[idx] & STORED != 0;
+        let bits = match rows::chunk(conn, self.row.id, idx)? {
+            Some((used, bytes)) if stored => {
+                let bits = RoaringBitmap::deserialize_from(&bytes[..])
+                    .map_err(|_| damaged(format!("pool `{name}`: chunk {idx} is unreadable")))?;
+                if bits.len() != used || used == 0 {
+                    return Err(damaged(format!("pool `{name}`: chunk {idx} holds {} addresses, not {used}", bits.len())));
+                }
+                bits
+            }
+            None if !stored => RoaringBitmap::new(),
+            _ => return Err(damaged(format!("pool `{name}`: chunk {idx} and the pool's summary disagree"))),
+        };
+        let pool = self
+            .layout
+            .window_pool(idx, &bits, Some(self.row.cursor))
+            .map_err(|e| damaged(format!("pool `{name}`: chunk {idx} does not fit the pool ({e})")))?;
+        if free_order(&pool) != self.avail(idx) {
+            return Err(damaged(format!("pool `{name}`: chunk {idx} and the pool's summary disagree")));
+        }
+        Ok(pool)
+    }
+
+    /// Notes that chunk `idx` changed, keeping the summary exact for the next choice.
+    fn touched(&mut self, idx: usize) {
+        let order = free_order(&self.windows[&idx]);
+        self.row.summary[idx] = (self.row.summary[idx] & STORED) | order;
+        self.dirty.insert(idx);
+        self.changed = true;
+    }
+
+    /// Allocates what `request` asks for; returns its first and last address and shape.
+    pub(crate) fn allocate(&mut self, conn: &Connection, request: Request) -> Result<(Ipv4Addr, Ipv4Addr, Shape), Error> {
+        let net = self.row.def.cidr;
+        let (first, last, shape) = match request {
+            Request::Next => {
+                let a = self.choose(conn, 0, |w| w.allocate().map(Ipv4Net::from))?;
+                (a.addr(), a.addr(), Shape::Addr)
+            }
+            Request::Addr(a) => {
+                self.take(conn, a, a)?;
+                (a, a, Shape::Addr)
+            }
+            Request::Block(len) => {
+                if len < net.prefix_len() || len > 32 {
+                    return Err(ipam_core::Error::InvalidPrefixLength { prefix_len: len, min: net.prefix_len() }.into());
+                }
+                let order = 32 - u32::from(len);
+                let block = if order <= self.layout.window_order() {
+                    self.choose(conn, order, |w| w.allocate_block(len))?
+                } else {
+                    self.take_whole_chunks(conn, order)?
+                };
+                (block.network(), block.broadcast(), Shape::Block)
+            }
+            Request::Range(count) => {
+                let range = self.whole(conn)?.allocate_range(count)?;
+                self.take(conn, *range.start(), *range.end())?;
+                (*range.start(), *range.end(), Shape::Range)
+            }
+        };
+        Ok((first, last, shape))
+    }
+
+    /// Tries the chunks that can hold a block of `order`, in the policy's order, until `op` succeeds.
+    fn choose(
+        &mut self,
+        conn: &Connection,
+        order: u32,
+        mut op: impl FnMut(&mut Pool) -> Result<Ipv4Net, ipam_core::Error>,
+    ) -> Result<Ipv4Net, Error> {
+        let candidates = self.candidates(order, 1);
+        let (cursor, round_robin) = (self.row.cursor, self.row.def.policy == Policy::RoundRobin);
+        let cursor_chunk = self.layout.chunk_of(cursor.max(self.row.def.cidr.network()));
+        for (n, &idx) in candidates.iter().enumerate() {
+            let last_try = n + 1 == candidates.len();
+            let window = self.window(conn, idx)?;
+            match op(window) {
+                // RoundRobin: free space behind the cursor waits until every later chunk was tried.
+                Ok(block) if round_robin && !last_try && idx == cursor_chunk && block.network() < cursor => {
+                    window.release_block(block)?;
+                }
+                Ok(block) => {
+                    self.row.cursor = after(self.row.def.cidr, block);
+                    self.row.allocated += 1 << (32 - u32::from(block.prefix_len()));
+                    self.touched(idx);
+                    return Ok(block);
+                }
+                Err(ipam_core::Error::Exhausted { .. }) if round_robin => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ipam_core::Error::Exhausted { wanted: 1 << order, pool: self.row.def.cidr }.into())
+    }
+
+    /// Chunk indices, stepping by `step`, whose summary allows a block of `order`, in the order
+    /// the pool's policy tries them.
+    fn candidates(&self, order: u32, step: usize) -> Vec<usize> {
+        let fits = |idx: usize| (0..step).all(|k| {
+            let avail = self.avail(idx + k);
+            avail != NONE_FREE && u32::from(avail) >= order.min(self.layout.window_order())
+        });
+        let all = (0..self.layout.chunks()).step_by(step).filter(|&i| fits(i));
+        match self.row.def.policy {
+            Policy::BestFit if step == 1 => {
+                all.min_by_key(|&i| (self.avail(i), i)).into_iter().collect()
+            }
+            Policy::RoundRobin => {
+                let start = self.layout.chunk_of(self.row.cursor.max(self.row.def.cidr.network()).min(self.row.def.cidr.broadcast()));
+                let start = start - start % step;
+                let (after, before): (Vec<usize>, Vec<usize>) = all.partition(|&i| i >= start);
+                // The cursor's chunk comes again last: its part below the cursor.
+                after.into_iter().chain(before).chain(std::iter::once(start).filter(|&i| fits(i))).collect()
+            }
+            _ => all.take(1).collect(),
+        }
+    }
+
+    /// A block larger than a chunk: aligned whole chunks, every one entirely free.
+    fn take_whole_chunks(&mut self, conn: &Connection, order: u32) -> Result<Ipv4Net, Error> {
+        let step = 1usize << (order - CHUNK_ORDER);
+        let whole = |s: &Self, idx: usize| (idx..idx + step).all(|i| u32::from(s.avail(i)) == CHUNK_ORDER);
+        let found = self.candidates(order, step).into_iter().find(|&idx| whole(self, idx));
+        let Some(idx) = found else {
+            return Err(ipam_core::Error::Exhausted { wanted: 1 << order, pool: self.row.def.cidr }.into());
+        };
+        let first = self.layout.window(idx).network();
+        let block = Ipv4Net::new_assert(first, (32 - order) as u8);
+        self.take(conn, block.network(), block.broadcast())?;
+        self.row.cursor = after(self.row.def.cidr, block);
+        Ok(block)
+    }
+
+    /// Takes exactly `first..=last`, every address of which must be free and unreserved.
+    pub(crate) fn take(&mut self, conn: &Connection, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
+        self.check_inside(first)?;
+        self.check_inside(last)?;
+        for idx in self.layout.chunks_of(first, last) {
+            let window = self.window(conn, idx)?;
+            for block in clip(window.network(), first, last) {
+                window.allocate_block_specific(block)?;
+            }
+            self.touched(idx);
+        }
+        self.row.allocated += u64::from(u32::from(last) - u32::from(first)) + 1;
+        Ok(())
+    }
+
+    /// Frees exactly `first..=last`, every address of which the chunks must hold.
+    pub(crate) fn free(&mut self, conn: &Connection, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
+        let name = self.row.def.name.clone();
+        for idx in self.layout.chunks_of(first, last) {
+            let window = self.window(conn, idx)?;
+            for block in clip(window.network(), first, last) {
+                window.release_block(block).map_err(|e| {
+                    damaged(format!("pool `{name}` records {first}-{last} but its chunk does not ({e})"))
+                })?;
+            }
+            self.touched(idx);
+        }
+        self.row.allocated = self.row.allocated.checked_sub(u64::from(u32::from(last) - u32::from(first)) + 1)
+            .ok_or_else(|| damaged(format!("pool `{name}`: its address count went below zero")))?;
+        Ok(())
+    }
+
+    fn check_inside(&self, addr: Ipv4Addr) -> Result<(), Error> {
+        if self.row.def.cidr.contains(&addr) {
+            Ok(())
+        } else {
+            Err(ipam_core::Error::OutOfPool { addr, pool: self.row.def.cidr }.into())
+        }
+    }
+
+    /// The whole pool as one allocator (every stored chunk read): for ranges, reports and checks.
+    pub(crate) fn whole(&mut self, conn: &Connection) -> Result<Pool, Error> {
+        let stored: Vec<usize> = (0..self.layout.chunks()).filter(|&i| self.row.summary[i] & STORED != 0).collect();
+        let on_file = rows::chunk_indices(conn, self.row.id)?;
+        if stored != on_file {
+            return Err(damaged(format!("pool `{}`: its chunks and its summary disagree", self.row.def.name)));
+        }
+        let mut all = RoaringBitmap::new();
+        for idx in stored.iter().copied().chain(self.dirty.clone()) {
+            all |= self.window(conn, idx)?.allocated();
+        }
+        let pool = self.row.def.builder().allocated(&all).cursor(self.row.cursor).build()
+            .map_err(|e| damaged(format!("pool `{}` does not fit its definition ({e})", self.row.def.name)))?;
+        Ok(pool)
+    }
+
+    /// Counts one more (or one fewer) allocation row.
+    pub(crate) fn count_rows(&mut self, added: bool) {
+        if added {
+            self.row.allocations += 1;
+        } else {
+            self.row.allocations = self.row.allocations.saturating_sub(1);
+        }
+        self.changed = true;
+    }
+
+    /// Writes the touched chunks and the pool's row.
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), Error> {
+        if !self.changed {
+            return Ok(());
+        }
+        for idx in std::mem::take(&mut self.dirty) {
+            let bits = self.windows[&idx].allocated();
+            if bits.is_empty() {
+                rows::delete_chunk(conn, self.row.id, idx)?;
+                self.row.summary[idx] &= !STORED;
+            } else {
+                let mut bytes = Vec::with_capacity(bits.serialized_size());
+                bits.serialize_into(&mut bytes).map_err(|e| Error::Database(Box::new(e)))?;
+                rows::put_chunk(conn, self.row.id, idx, bits.len(), &bytes)?;
+                self.row.summary[idx] |= STORED;
+            }
+        }
+        self.row.changes += 1;
+        rows::update_pool(conn, &self.row)?;
+        self.changed = false;
+        Ok(())
+    }
+}
+
+/// The RoundRobin cursor after handing out `block`: the next address, wrapping to the start.
+fn after(net: Ipv4Net, block: Ipv4Net) -> Ipv4Addr {
+    if block.broadcast() == net.broadcast() {
+        net.network()
+    } else {
+        Ipv4Addr::from(u32::from(block.broadcast()) + 1)
+    }
+}
+
+/// The CIDR blocks of `first..=last` inside `window`.
+fn clip(window: Ipv4Net, first: Ipv4Addr, last: Ipv4Addr) -> Vec<Ipv4Net> {
+    cover(first.max(window.network()), last.min(window.broadcast()))
+}
