@@ -47,7 +47,8 @@ fn kill_group(child: &mut std::process::Child) {
 
 /// Every allocation recorded once, and the pool rebuilt from the file agrees with the records.
 fn consistent(state: &Path, pool: &str) -> Vec<ipam_store::Allocation> {
-    let mut store = ipam_store::Store::open(state).expect("the file reopens");
+    let store = ipam_store::Store::open(state).expect("the file reopens");
+    assert_eq!(store.check().unwrap(), Vec::<String>::new(), "the deep check");
     let all = store.allocations(pool).unwrap();
     let firsts: HashSet<_> = all.iter().map(|a| a.first).collect();
     assert_eq!(firsts.len(), all.len(), "an allocation is recorded twice");
@@ -75,7 +76,8 @@ fn a_session() {
     ok(&state, &["release", "nodes", "--owner", "gpu-node-001"]);
     assert_eq!(ok(&state, &["list", "nodes"]), "10.20.0.100\n");
     let listed: serde_json::Value = serde_json::from_str(&ok(&state, &["pool", "list", "--json"])).unwrap();
-    assert_eq!(listed[0]["stats"]["allocated"], 1);
+    assert_eq!(listed[0]["allocated"], 1);
+    assert_eq!(listed[0]["free"], 237);
     assert!(ok(&state, &["pool", "show", "nodes"]).contains("largest     /26"));
     // Export, then import into a fresh file: the same state.
     let export = ok(&state, &["export"]);
