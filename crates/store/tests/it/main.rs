@@ -1,5 +1,6 @@
 //! ipam-store's integration tests: one binary, one module per concern.
 
+mod against_core;
 mod bad_files;
 mod fuzz_regressions;
 mod pools;
