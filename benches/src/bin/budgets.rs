@@ -18,6 +18,20 @@ use serde::Deserialize;
 struct Budgets {
     budget: Vec<Budget>,
     ratio: Vec<Ratio>,
+    #[serde(default)]
+    scale: Vec<Scale>,
+}
+
+/// Ours on bigger datasets against ours on a base dataset of the same group: "a command costs
+/// what it touches" as a number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scale {
+    group: String,
+    base: String,
+    datasets: Vec<String>,
+    max_ratio: f64,
+    what: String,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +196,26 @@ fn check(medians: &Medians, budgets: &Budgets) -> Vec<String> {
                         ratio.what
                     ));
                 }
+            }
+        }
+    }
+    for scale in &budgets.scale {
+        let Some(base) = get(&scale.group, OURS, &scale.base) else {
+            failures.push(format!("{}/{}: no result ({})", scale.group, scale.base, scale.what));
+            continue;
+        };
+        for dataset in &scale.datasets {
+            match get(&scale.group, OURS, dataset) {
+                None => failures.push(format!("{}/{dataset}: no result ({})", scale.group, scale.what)),
+                Some(ns) if ns / base > scale.max_ratio => failures.push(format!(
+                    "{}/{dataset}: {:.2}x its time on {}, wanted <= {} ({})",
+                    scale.group,
+                    ns / base,
+                    scale.base,
+                    scale.max_ratio,
+                    scale.what
+                )),
+                Some(_) => {}
             }
         }
     }
