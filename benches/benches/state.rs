@@ -46,7 +46,9 @@ fn state_file(n: usize) -> PathBuf {
             store.allocate_many(BIG, Request::Next, &batch).unwrap();
         }
         let small: Vec<String> = (0..10).map(|i| format!("small-{i}")).collect();
-        store.allocate_many(SMALL, Request::Next, &small.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        store
+            .allocate_many(SMALL, Request::Next, &small.iter().map(String::as_str).collect::<Vec<_>>())
+            .unwrap();
     }
     std::fs::rename(&building, &path).unwrap();
     path

@@ -2,8 +2,8 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::sync::OnceLock;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::failure::Failure;
 

@@ -231,8 +231,7 @@ fn alloc(store: &mut Store, args: &AllocArgs) -> Result<(), Failure> {
     let (claims, text) = match (&args.owners, &args.owner) {
         (Some(file), _) => {
             let text = read(file)?;
-            let owners: Vec<&str> =
-                text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+            let owners: Vec<&str> = text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
             let claims = store.allocate_many(&args.pool, request, &owners)?;
             let out = claims
                 .iter()
@@ -280,7 +279,12 @@ fn block_len(a: &Allocation) -> u8 {
     (32 - a.size().trailing_zeros()) as u8
 }
 
-fn find(store: &Store, addr: Option<std::net::Ipv4Addr>, owner: Option<&str>, json: bool) -> Result<(), Failure> {
+fn find(
+    store: &Store,
+    addr: Option<std::net::Ipv4Addr>,
+    owner: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
     if let Some(owner) = owner {
         let held = store.find_owner(owner)?;
         if json {
@@ -310,7 +314,9 @@ fn find(store: &Store, addr: Option<std::net::Ipv4Addr>, owner: Option<&str>, js
     }
     match found.last() {
         None => Err(Failure::Input(format!("{addr} is in no pool"))),
-        Some(f) if f.allocation.is_none() => Err(Failure::Input(format!("{addr} is not allocated in pool `{}`", f.pool))),
+        Some(f) if f.allocation.is_none() => {
+            Err(Failure::Input(format!("{addr} is not allocated in pool `{}`", f.pool)))
+        }
         Some(_) => Ok(()),
     }
 }

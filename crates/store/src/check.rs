@@ -2,12 +2,12 @@
 
 use roaring::RoaringBitmap;
 
+use crate::Error;
 use crate::model::CHILD_PREFIX;
 use crate::ops::counted_allocations;
 use crate::rows;
 use crate::state::PoolState;
 use crate::store::Store;
-use crate::Error;
 
 impl Store {
     /// Checks everything: SQLite's `integrity_check` of every page, every row against its

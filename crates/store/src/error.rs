@@ -45,7 +45,9 @@ pub enum Error {
     },
     /// Data read from the state does not match its checksum or the counts kept beside it: the
     /// file was damaged after it was written. Nothing was decided on it and nothing was changed.
-    #[error("the state is damaged: {reason}; nothing was changed (run `ipam check`, restore from a backup or an export)")]
+    #[error(
+        "the state is damaged: {reason}; nothing was changed (run `ipam check`, restore from a backup or an export)"
+    )]
     Damaged {
         /// What did not check out.
         reason: String,
@@ -65,7 +67,9 @@ pub enum Error {
         name: String,
     },
     /// An owner key that is empty, over 255 bytes, holds control characters, or starts with `pool:`.
-    #[error("owner \"{owner}\" is invalid: 1-255 characters, no control characters, not starting with `pool:`")]
+    #[error(
+        "owner \"{owner}\" is invalid: 1-255 characters, no control characters, not starting with `pool:`"
+    )]
     InvalidOwner {
         /// The owner given.
         owner: String,

@@ -158,7 +158,11 @@ impl Store {
 }
 
 /// Import inside a write transaction (also the upgrade of an old file).
-pub(crate) fn import_in(tx: &rusqlite::Transaction<'_>, touched: &mut crate::store::Touched, export: &Export) -> Result<(), Error> {
+pub(crate) fn import_in(
+    tx: &rusqlite::Transaction<'_>,
+    touched: &mut crate::store::Touched,
+    export: &Export,
+) -> Result<(), Error> {
     {
         let order = parents_first(export)?;
         let children: HashMap<&str, &PoolDef> = export
@@ -171,7 +175,9 @@ pub(crate) fn import_in(tx: &rusqlite::Transaction<'_>, touched: &mut crate::sto
         let mut child_blocks: HashMap<String, u64> = HashMap::new();
         for p in &order {
             for (i, a) in p.allocations.iter().enumerate() {
-                let Some(child) = a.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) else { continue };
+                let Some(child) = a.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) else {
+                    continue;
+                };
                 let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
                 let matches = children.get(child).is_some_and(|c| {
                     c.parent.as_deref() == Some(p.def.name.as_str())
@@ -180,7 +186,11 @@ pub(crate) fn import_in(tx: &rusqlite::Transaction<'_>, touched: &mut crate::sto
                         && c.cidr.broadcast() == a.last
                 });
                 if !matches {
-                    return Err(import(format!("{}: names child pool `{}`, which is not this block of this pool", at(), crate::excerpt(child))));
+                    return Err(import(format!(
+                        "{}: names child pool `{}`, which is not this block of this pool",
+                        at(),
+                        crate::excerpt(child)
+                    )));
                 }
                 if child_blocks.insert(child.to_owned(), a.created).is_some() {
                     return Err(import(format!("{}: child pool `{child}` is recorded twice", at())));
@@ -206,18 +216,27 @@ pub(crate) fn import_in(tx: &rusqlite::Transaction<'_>, touched: &mut crate::sto
                         Some(o) => {
                             check_owner(o).map_err(|e| import(format!("{}: {e}", at())))?;
                             if !owners.insert(o) {
-                                return Err(import(format!("{}: owner `{}` already holds an allocation in this pool", at(), crate::excerpt(o))));
+                                return Err(import(format!(
+                                    "{}: owner `{}` already holds an allocation in this pool",
+                                    at(),
+                                    crate::excerpt(o)
+                                )));
                             }
                         }
                         None => {}
                     }
-                    check_shape(a).and_then(|()| check_created(a.created)).map_err(|why| import(format!("{}: {why}", at())))?;
+                    check_shape(a)
+                        .and_then(|()| check_created(a.created))
+                        .map_err(|why| import(format!("{}: {why}", at())))?;
                     state.take(tx, a.first, a.last).map_err(|e| import(format!("{}: {e}", at())))?;
                     rows::insert_allocation(tx, state.row.id, a)?;
                     state.count_rows(true);
                 }
                 if !p.def.cidr.contains(&p.cursor) {
-                    return Err(import(format!("pool `{}`: cursor {} is outside {}", p.def.name, p.cursor, p.def.cidr)));
+                    return Err(import(format!(
+                        "pool `{}`: cursor {} is outside {}",
+                        p.def.name, p.cursor, p.def.cidr
+                    )));
                 }
                 state.row.cursor = p.cursor;
             }
@@ -260,7 +279,9 @@ fn check_shape(a: &Allocation) -> Result<(), String> {
         return Err("it ends before it starts".into());
     }
     match a.shape {
-        Shape::Addr if a.first != a.last => Err(format!("an `addr` record must be one address, not {}", a.size())),
+        Shape::Addr if a.first != a.last => {
+            Err(format!("an `addr` record must be one address, not {}", a.size()))
+        }
         Shape::Block if block_prefix_len(a.first, a.last).is_none() => {
             Err("a `block` record must be an aligned power of two".into())
         }

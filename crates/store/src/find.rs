@@ -5,10 +5,10 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
+use crate::Error;
 use crate::model::Allocation;
 use crate::rows;
 use crate::store::Store;
-use crate::Error;
 
 /// A pool that contains an address, and the allocation holding it there, if any.
 ///

@@ -154,7 +154,10 @@ mod tests {
     fn cover_is_exact_and_minimal() {
         let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
         let strs = |v: Vec<Ipv4Net>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
-        assert_eq!(strs(cover(a("10.0.0.1"), a("10.0.0.6"))), ["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]);
+        assert_eq!(
+            strs(cover(a("10.0.0.1"), a("10.0.0.6"))),
+            ["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
+        );
         assert_eq!(strs(cover(a("0.0.0.0"), a("255.255.255.255"))), ["0.0.0.0/0"]);
         assert_eq!(strs(cover(a("255.255.255.255"), a("255.255.255.255"))), ["255.255.255.255/32"]);
     }

@@ -48,7 +48,12 @@ impl Store {
     /// assert!(matches!(full, Error::Pool(ipam_core::Error::Exhausted { .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn allocate(&mut self, pool: &str, request: Request, owner: Option<&str>) -> Result<Allocation, Error> {
+    pub fn allocate(
+        &mut self,
+        pool: &str,
+        request: Request,
+        owner: Option<&str>,
+    ) -> Result<Allocation, Error> {
         if let Some(owner) = owner {
             check_owner(owner)?;
         }
@@ -73,7 +78,12 @@ impl Store {
     /// assert!(store.allocations("tiny")?.is_empty()); // all or nothing
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn allocate_many(&mut self, pool: &str, request: Request, owners: &[&str]) -> Result<Vec<Claim>, Error> {
+    pub fn allocate_many(
+        &mut self,
+        pool: &str,
+        request: Request,
+        owners: &[&str],
+    ) -> Result<Vec<Claim>, Error> {
         for owner in owners {
             check_owner(owner)?;
         }
@@ -209,6 +219,12 @@ fn fits(held: &Allocation, request: Request) -> bool {
 }
 
 /// The allocation of exactly this shape and extent.
-fn exact(conn: &Connection, pool_id: i64, first: Ipv4Addr, last: Ipv4Addr, shape: Shape) -> Result<Option<Allocation>, Error> {
+fn exact(
+    conn: &Connection,
+    pool_id: i64,
+    first: Ipv4Addr,
+    last: Ipv4Addr,
+    shape: Shape,
+) -> Result<Option<Allocation>, Error> {
     Ok(rows::at(conn, pool_id, first)?.filter(|a| a.last == last && a.shape == shape))
 }

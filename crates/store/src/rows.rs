@@ -53,31 +53,70 @@ impl PoolRow {
     }
 }
 
-const POOL_COLUMNS: &str = "p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
-    p.exclusions, p.policy, p.parent_id, parent.name, p.cursor, p.changes, p.capacity, p.allocated,
+const POOL_COLUMNS: &str =
+    "p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
+    p.exclusions, p.policy, p.parent_id, NULL, p.cursor, p.changes, p.capacity, p.allocated,
     p.allocations, p.summary, p.checksum";
 
 /// A pool's row by name, verified.
 pub(crate) fn pool_by_name(conn: &Connection, name: &str) -> Result<Option<PoolRow>, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p LEFT JOIN pools parent ON parent.id = p.parent_id WHERE p.name = ?1");
+    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.name = ?1");
     let raw = conn.prepare_cached(&sql)?.query_row([name], raw_pool).optional()?;
-    raw.map(verify_pool).transpose()
+    match raw.map(verify_pool).transpose()? {
+        Some(row) if row.def.name != name => {
+            Err(damaged(format!("the pool index leads `{name}` to `{}`", row.def.name)))
+        }
+        Some(mut row) => {
+            // The parent's name comes from the parent's own verified row.
+            if let Some(parent_id) = row.parent_id {
+                let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.id = ?1");
+                let parent = conn.prepare_cached(&sql)?.query_row([parent_id], raw_pool).optional()?;
+                let parent = parent.map(verify_pool).transpose()?.filter(|p| p.id == parent_id);
+                let parent = parent
+                    .ok_or_else(|| damaged(format!("pool `{name}` names a parent that is not there")))?;
+                row.def.parent = Some(parent.def.name);
+            }
+            Ok(Some(row))
+        }
+        None => {
+            // A miss is rare and cheap to confirm without the index, which damage could hide it from.
+            let there: i64 = conn
+                .prepare_cached("SELECT count(*) FROM pools NOT INDEXED WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))?;
+            if there > 0 { Err(damaged(format!("the pool index has lost pool `{name}`"))) } else { Ok(None) }
+        }
+    }
 }
 
 /// Every pool's row, by name, verified.
 pub(crate) fn all_pools(conn: &Connection) -> Result<Vec<PoolRow>, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p LEFT JOIN pools parent ON parent.id = p.parent_id ORDER BY p.name");
+    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p ORDER BY p.name");
     let mut stmt = conn.prepare_cached(&sql)?;
     let raws = stmt.query_map([], raw_pool)?.collect::<Result<Vec<_>, _>>()?;
-    raws.into_iter().map(verify_pool).collect()
+    let mut rows = raws.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    let names: std::collections::HashMap<i64, String> =
+        rows.iter().map(|r| (r.id, r.def.name.clone())).collect();
+    for row in &mut rows {
+        if let Some(parent_id) = row.parent_id {
+            let parent = names.get(&parent_id).cloned();
+            row.def.parent = Some(parent.ok_or_else(|| {
+                damaged(format!("pool `{}` names a parent that is not there", row.def.name))
+            })?);
+        }
+    }
+    let count: i64 =
+        conn.prepare_cached("SELECT count(*) FROM pools NOT INDEXED")?.query_row([], |r| r.get(0))?;
+    if rows.windows(2).any(|w| w[0].def.name >= w[1].def.name) || count != rows.len() as i64 {
+        return Err(damaged("the list of pools does not check out".into()));
+    }
+    Ok(rows)
 }
 
 /// Pools whose network contains `addr`, widest first.
 pub(crate) fn pools_containing(conn: &Connection, addr: Ipv4Addr) -> Result<Vec<PoolRow>, Error> {
-    // Networks are nested or disjoint, and every pool containing `addr` starts at or below it;
-    // the prefix lengths bound how far below (one range scan per length that exists).
+    // Every pool containing `addr` starts at or below it (a range scan of the network index).
     let sql = format!(
-        "SELECT {POOL_COLUMNS} FROM pools p LEFT JOIN pools parent ON parent.id = p.parent_id
+        "SELECT {POOL_COLUMNS} FROM pools p
          WHERE p.network <= ?1 AND p.network + (1 << (32 - p.prefix_len)) > ?1 ORDER BY p.prefix_len"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -112,7 +151,9 @@ pub(crate) fn root_overlapping(conn: &Connection, cidr: Ipv4Net) -> Result<Optio
 
 /// How many child pools a pool has.
 pub(crate) fn children(conn: &Connection, id: i64) -> Result<u64, Error> {
-    Ok(conn.prepare_cached("SELECT count(*) FROM pools WHERE parent_id = ?1")?.query_row([id], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM pools WHERE parent_id = ?1")?
+        .query_row([id], |r| r.get(0))?)
 }
 
 type RawPool = (PoolRow, Option<String>, String, String, i64);
@@ -141,9 +182,8 @@ fn raw_pool(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawPool> {
     Ok((row, r.get(9)?, r.get(6)?, r.get(7)?, r.get(16)?))
 }
 
-fn verify_pool((mut row, parent, exclusions, policy, checksum): RawPool) -> Result<PoolRow, Error> {
+fn verify_pool((mut row, _, exclusions, policy, checksum): RawPool) -> Result<PoolRow, Error> {
     let name = row.def.name.clone();
-    row.def.parent = parent;
     row.def.policy = policy.parse().map_err(|_| damaged(format!("pool `{name}` has an unknown policy")))?;
     row.def.exclusions = exclusions
         .split_whitespace()
@@ -181,7 +221,8 @@ pub(crate) fn insert_pool(conn: &Connection, row: &mut PoolRow) -> Result<i64, E
         row.summary,
     ])?;
     row.id = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE pools SET checksum = ?2 WHERE id = ?1")?.execute(params![row.id, row.checksum()])?;
+    conn.prepare_cached("UPDATE pools SET checksum = ?2 WHERE id = ?1")?
+        .execute(params![row.id, row.checksum()])?;
     Ok(row.id)
 }
 
@@ -236,14 +277,29 @@ pub(crate) fn chunk_indices(conn: &Connection, pool_id: i64) -> Result<Vec<usize
     rows.map(|r| Ok(usize::try_from(r?).unwrap_or(usize::MAX))).collect()
 }
 
-pub(crate) fn put_chunk(conn: &Connection, pool_id: i64, idx: usize, used: u64, bits: &[u8]) -> Result<(), Error> {
-    conn.prepare_cached("INSERT OR REPLACE INTO chunks (pool_id, idx, used, bits, checksum) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![pool_id, to_i64(idx as u64), to_i64(used), bits, chunk_checksum(pool_id, idx, used, bits)])?;
+pub(crate) fn put_chunk(
+    conn: &Connection,
+    pool_id: i64,
+    idx: usize,
+    used: u64,
+    bits: &[u8],
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO chunks (pool_id, idx, used, bits, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        pool_id,
+        to_i64(idx as u64),
+        to_i64(used),
+        bits,
+        chunk_checksum(pool_id, idx, used, bits)
+    ])?;
     Ok(())
 }
 
 pub(crate) fn delete_chunk(conn: &Connection, pool_id: i64, idx: usize) -> Result<(), Error> {
-    conn.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1 AND idx = ?2")?.execute(params![pool_id, to_i64(idx as u64)])?;
+    conn.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
+        .execute(params![pool_id, to_i64(idx as u64)])?;
     Ok(())
 }
 
@@ -282,20 +338,41 @@ pub(crate) fn delete_allocation(conn: &Connection, pool_id: i64, first: Ipv4Addr
 
 const ALLOCATION_COLUMNS: &str = "pool_id, first, last, shape, owner, created, checksum";
 
-fn allocations_where(conn: &Connection, condition: &str, params: impl rusqlite::Params) -> Result<Vec<(i64, Allocation)>, Error> {
+fn allocations_where(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<(i64, Allocation)>, Error> {
     let sql = format!("SELECT {ALLOCATION_COLUMNS} FROM allocations WHERE {condition}");
     let mut stmt = conn.prepare_cached(&sql)?;
     let raws = stmt
         .query_map(params, |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, u64>(5)?, r.get::<_, i64>(6)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, u64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     raws.into_iter()
         .map(|(pool_id, first, last, shape, owner, created, sum)| {
-            let shape = Shape::parse(&shape).ok_or_else(|| damaged(format!("an allocation of pool id {pool_id} has no known shape")))?;
-            let a = Allocation { first: Ipv4Addr::from(first), last: Ipv4Addr::from(last), shape, owner, created };
+            let shape = Shape::parse(&shape)
+                .ok_or_else(|| damaged(format!("an allocation of pool id {pool_id} has no known shape")))?;
+            let a = Allocation {
+                first: Ipv4Addr::from(first),
+                last: Ipv4Addr::from(last),
+                shape,
+                owner,
+                created,
+            };
             if sum != allocation_checksum(pool_id, &a) || first > last {
-                return Err(damaged(format!("allocation {a} of pool id {pool_id} does not match its checksum")));
+                return Err(damaged(format!(
+                    "allocation {a} of pool id {pool_id} does not match its checksum"
+                )));
             }
             Ok((pool_id, a))
         })
@@ -305,13 +382,17 @@ fn allocations_where(conn: &Connection, condition: &str, params: impl rusqlite::
 /// Every allocation of a pool, lowest first.
 pub(crate) fn allocations(conn: &Connection, pool_id: i64) -> Result<Vec<Allocation>, Error> {
     let rows = allocations_where(conn, "pool_id = ?1 ORDER BY first", [pool_id])?;
+    let in_order = rows.windows(2).all(|w| w[0].1.last < w[1].1.first);
+    if !in_order || rows.iter().any(|(id, _)| *id != pool_id) {
+        return Err(damaged(format!("the allocations of pool id {pool_id} do not check out")));
+    }
     Ok(rows.into_iter().map(|(_, a)| a).collect())
 }
 
 /// What an owner holds in a pool.
 pub(crate) fn by_owner(conn: &Connection, pool_id: i64, owner: &str) -> Result<Option<Allocation>, Error> {
     let rows = allocations_where(conn, "owner = ?2 AND pool_id = ?1", params![pool_id, owner])?;
-    Ok(rows.into_iter().map(|(_, a)| a).next())
+    one(rows, pool_id, |a| a.owner.as_deref() == Some(owner))
 }
 
 /// What an owner holds in every pool, as (pool id, allocation).
@@ -322,12 +403,29 @@ pub(crate) fn everywhere_by_owner(conn: &Connection, owner: &str) -> Result<Vec<
 /// The allocation starting at `first`.
 pub(crate) fn at(conn: &Connection, pool_id: i64, first: Ipv4Addr) -> Result<Option<Allocation>, Error> {
     let rows = allocations_where(conn, "pool_id = ?1 AND first = ?2", params![pool_id, u32::from(first)])?;
-    Ok(rows.into_iter().map(|(_, a)| a).next())
+    one(rows, pool_id, |a| a.first == first)
+}
+
+/// The one row a lookup found, which must be what was looked up.
+fn one(
+    rows: Vec<(i64, Allocation)>,
+    pool_id: i64,
+    wanted: impl Fn(&Allocation) -> bool,
+) -> Result<Option<Allocation>, Error> {
+    match rows.as_slice() {
+        [] => Ok(None),
+        [(id, a)] if *id == pool_id && wanted(a) => Ok(Some(a.clone())),
+        _ => Err(damaged(format!("an index of pool id {pool_id}'s allocations leads to the wrong rows"))),
+    }
 }
 
 /// The allocation holding `addr`, if any: the last one starting at or below it.
 pub(crate) fn holding(conn: &Connection, pool_id: i64, addr: Ipv4Addr) -> Result<Option<Allocation>, Error> {
-    let rows = allocations_where(conn, "pool_id = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1", params![pool_id, u32::from(addr)])?;
+    let rows = allocations_where(
+        conn,
+        "pool_id = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1",
+        params![pool_id, u32::from(addr)],
+    )?;
     Ok(rows.into_iter().map(|(_, a)| a).find(|a| a.last >= addr))
 }
 

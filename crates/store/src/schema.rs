@@ -109,7 +109,8 @@ pub(crate) fn open_in_memory() -> Result<Connection, Error> {
 }
 
 fn read_only_connection(path: &Path, immutable: bool) -> Result<Connection, Error> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let uri = format!("file:{}{}", uri_path(path), if immutable { "?immutable=1" } else { "" });
     let conn = Connection::open_with_flags(uri, flags).map_err(|e| classify(e, path))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -143,6 +144,17 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
             Error::NotOurs { path: path.to_owned(), reason: "not an SQLite database".into() }
         }
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), reason: e.to_string() },
+        // A value our schema cannot hold: the file changed under it.
+        _ if matches!(
+            e,
+            rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::Utf8Error(..)
+        ) =>
+        {
+            Error::Corrupt { path: path.to_owned(), reason: format!("a value does not fit its column ({e})") }
+        }
         _ => Error::from(e),
     }
 }
@@ -178,10 +190,12 @@ fn inspect(conn: &Connection, path: &Path) -> Result<i64, Error> {
     check_length(path)?;
     let application_id: i64 =
         conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
     if application_id != APPLICATION_ID {
-        let tables: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| classify(e, path))?;
         let reason = if tables == 0 {
             "an empty SQLite database".to_owned()
         } else {
@@ -192,7 +206,32 @@ fn inspect(conn: &Connection, path: &Path) -> Result<i64, Error> {
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
     }
+    if version == SCHEMA_VERSION && schema_of(conn).map_err(|e| classify(e, path))? != *expected_schema() {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: "its tables are not the ones this version writes".into(),
+        });
+    }
     Ok(version)
+}
+
+type SchemaRows = Vec<(String, String, String, Option<String>)>;
+
+/// The definitions of a file's tables and indexes (page 1: cheap to read).
+fn schema_of(conn: &Connection) -> rusqlite::Result<SchemaRows> {
+    let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    rows.collect()
+}
+
+/// The definitions this version writes, read once from a new in-memory database.
+fn expected_schema() -> &'static SchemaRows {
+    static EXPECTED: std::sync::OnceLock<SchemaRows> = std::sync::OnceLock::new();
+    EXPECTED.get_or_init(|| {
+        let conn = Connection::open_in_memory().expect("an in-memory database");
+        conn.execute_batch(SCHEMA_V2).expect("the schema is valid SQL");
+        schema_of(&conn).expect("an in-memory schema reads back")
+    })
 }
 
 /// WAL with `synchronous = FULL`: a transaction reported committed survives a crash of the

@@ -29,7 +29,8 @@ pub(crate) struct PoolState {
 impl PoolState {
     /// The pool named `name`, with no chunk read yet.
     pub(crate) fn load(conn: &Connection, name: &str) -> Result<PoolState, Error> {
-        let row = rows::pool_by_name(conn, name)?.ok_or_else(|| Error::NoSuchPool { name: crate::excerpt(name) })?;
+        let row = rows::pool_by_name(conn, name)?
+            .ok_or_else(|| Error::NoSuchPool { name: crate::excerpt(name) })?;
         PoolState::from_row(row)
     }
 
@@ -82,7 +83,10 @@ impl PoolState {
                 let bits = RoaringBitmap::deserialize_from(&bytes[..])
                     .map_err(|_| damaged(format!("pool `{name}`: chunk {idx} is unreadable")))?;
                 if bits.len() != used || used == 0 {
-                    return Err(damaged(format!("pool `{name}`: chunk {idx} holds {} addresses, not {used}", bits.len())));
+                    return Err(damaged(format!(
+                        "pool `{name}`: chunk {idx} holds {} addresses, not {used}",
+                        bits.len()
+                    )));
                 }
                 bits
             }
@@ -108,7 +112,11 @@ impl PoolState {
     }
 
     /// Allocates what `request` asks for; returns its first and last address and shape.
-    pub(crate) fn allocate(&mut self, conn: &Connection, request: Request) -> Result<(Ipv4Addr, Ipv4Addr, Shape), Error> {
+    pub(crate) fn allocate(
+        &mut self,
+        conn: &Connection,
+        request: Request,
+    ) -> Result<(Ipv4Addr, Ipv4Addr, Shape), Error> {
         let net = self.row.def.cidr;
         let (first, last, shape) = match request {
             Request::Next => {
@@ -121,7 +129,11 @@ impl PoolState {
             }
             Request::Block(len) => {
                 if len < net.prefix_len() || len > 32 {
-                    return Err(ipam_core::Error::InvalidPrefixLength { prefix_len: len, min: net.prefix_len() }.into());
+                    return Err(ipam_core::Error::InvalidPrefixLength {
+                        prefix_len: len,
+                        min: net.prefix_len(),
+                    }
+                    .into());
                 }
                 let order = 32 - u32::from(len);
                 let block = if order <= self.layout.window_order() {
@@ -174,17 +186,19 @@ impl PoolState {
     /// Chunk indices, stepping by `step`, whose summary allows a block of `order`, in the order
     /// the pool's policy tries them.
     fn candidates(&self, order: u32, step: usize) -> Vec<usize> {
-        let fits = |idx: usize| (0..step).all(|k| {
-            let avail = self.avail(idx + k);
-            avail != NONE_FREE && u32::from(avail) >= order.min(self.layout.window_order())
-        });
+        let fits = |idx: usize| {
+            (0..step).all(|k| {
+                let avail = self.avail(idx + k);
+                avail != NONE_FREE && u32::from(avail) >= order.min(self.layout.window_order())
+            })
+        };
         let all = (0..self.layout.chunks()).step_by(step).filter(|&i| fits(i));
         match self.row.def.policy {
-            Policy::BestFit if step == 1 => {
-                all.min_by_key(|&i| (self.avail(i), i)).into_iter().collect()
-            }
+            Policy::BestFit if step == 1 => all.min_by_key(|&i| (self.avail(i), i)).into_iter().collect(),
             Policy::RoundRobin => {
-                let start = self.layout.chunk_of(self.row.cursor.max(self.row.def.cidr.network()).min(self.row.def.cidr.broadcast()));
+                let start = self.layout.chunk_of(
+                    self.row.cursor.max(self.row.def.cidr.network()).min(self.row.def.cidr.broadcast()),
+                );
                 let start = start - start % step;
                 let (after, before): (Vec<usize>, Vec<usize>) = all.partition(|&i| i >= start);
                 // The cursor's chunk comes again last: its part below the cursor.
@@ -236,7 +250,10 @@ impl PoolState {
             }
             self.touched(idx);
         }
-        self.row.allocated = self.row.allocated.checked_sub(u64::from(u32::from(last) - u32::from(first)) + 1)
+        self.row.allocated = self
+            .row
+            .allocated
+            .checked_sub(u64::from(u32::from(last) - u32::from(first)) + 1)
             .ok_or_else(|| damaged(format!("pool `{name}`: its address count went below zero")))?;
         Ok(())
     }
@@ -251,17 +268,22 @@ impl PoolState {
 
     /// The whole pool as one allocator (every stored chunk read): for ranges, reports and checks.
     pub(crate) fn whole(&mut self, conn: &Connection) -> Result<Pool, Error> {
-        let stored: Vec<usize> = (0..self.layout.chunks()).filter(|&i| self.row.summary[i] & STORED != 0).collect();
+        let stored: Vec<usize> =
+            (0..self.layout.chunks()).filter(|&i| self.row.summary[i] & STORED != 0).collect();
         let on_file = rows::chunk_indices(conn, self.row.id)?;
         if stored != on_file {
-            return Err(damaged(format!("pool `{}`: its chunks and its summary disagree", self.row.def.name)));
+            return Err(damaged(format!(
+                "pool `{}`: its chunks and its summary disagree",
+                self.row.def.name
+            )));
         }
         let mut all = RoaringBitmap::new();
         for idx in stored.iter().copied().chain(self.dirty.clone()) {
             all |= self.window(conn, idx)?.allocated();
         }
-        let pool = self.row.def.builder().allocated(&all).cursor(self.row.cursor).build()
-            .map_err(|e| damaged(format!("pool `{}` does not fit its definition ({e})", self.row.def.name)))?;
+        let pool = self.row.def.builder().allocated(&all).cursor(self.row.cursor).build().map_err(|e| {
+            damaged(format!("pool `{}` does not fit its definition ({e})", self.row.def.name))
+        })?;
         Ok(pool)
     }
 

@@ -134,7 +134,10 @@ impl Store {
         f: impl FnOnce(&Transaction<'_>, &mut Touched) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| schema::classify(e, &path))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| schema::classify(e, &path))?;
         let mut touched = Touched::new();
         let value = f(&tx, &mut touched).map_err(|e| e.at(&path))?;
         touched.commit(tx).map_err(|e| e.at(&path))?;
@@ -229,7 +232,12 @@ impl Store {
             let mut state = PoolState::load(conn, name)?;
             let pool = state.whole(conn)?;
             let row = &state.row;
-            Ok(PoolInfo { def: row.def.clone(), cursor: row.cursor, allocations: row.allocations, stats: pool.stats() })
+            Ok(PoolInfo {
+                def: row.def.clone(),
+                cursor: row.cursor,
+                allocations: row.allocations,
+                stats: pool.stats(),
+            })
         })
     }
 
@@ -285,7 +293,12 @@ fn largest_free(layout: &Layout, summary: &[u8]) -> Option<u8> {
 }
 
 /// Creates a pool inside a write transaction (shared by `add_pool`, `import` and `apply`).
-pub(crate) fn add_pool_in(tx: &Transaction<'_>, touched: &mut Touched, def: &PoolDef, now: u64) -> Result<(), Error> {
+pub(crate) fn add_pool_in(
+    tx: &Transaction<'_>,
+    touched: &mut Touched,
+    def: &PoolDef,
+    now: u64,
+) -> Result<(), Error> {
     check_name(&def.name)?;
     if rows::pool_by_name(tx, &def.name)?.is_some() {
         return Err(Error::PoolExists { name: def.name.clone() });

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipam_core::strategies::{aligned_net, aligned_net_in, addr_in};
+use ipam_core::strategies::{addr_in, aligned_net, aligned_net_in};
 use ipam_core::{Policy, Pool};
 use ipam_store::{PoolDef, Release, Request, Store};
 use ipnet::Ipv4Net;
@@ -36,13 +36,15 @@ fn case() -> impl Strategy<Value = (PoolDef, Vec<Op>)> {
     aligned_net(12..=20).prop_flat_map(|net| {
         let exclusions = proptest::collection::vec(aligned_net_in(net, net.prefix_len() + 2..=32), 0..3);
         let policy = prop_oneof![Just(Policy::FirstFit), Just(Policy::BestFit), Just(Policy::RoundRobin)];
-        let def = (any::<bool>(), any::<bool>(), exclusions, policy).prop_map(move |(gateway, nb, mut ex, policy)| {
-            ex.sort();
-            ex.dedup();
-            let all = ex.clone();
-            ex.retain(|e| all.iter().all(|o| o == e || !o.contains(e)));
-            PoolDef { gateway, network_broadcast: nb, exclusions: ex, policy, ..PoolDef::new("p", net) }
-        });
+        let def = (any::<bool>(), any::<bool>(), exclusions, policy).prop_map(
+            move |(gateway, nb, mut ex, policy)| {
+                ex.sort();
+                ex.dedup();
+                let all = ex.clone();
+                ex.retain(|e| all.iter().all(|o| o == e || !o.contains(e)));
+                PoolDef { gateway, network_broadcast: nb, exclusions: ex, policy, ..PoolDef::new("p", net) }
+            },
+        );
         (def, proptest::collection::vec(op(net), 1..60))
     })
 }

@@ -2,6 +2,7 @@
 
 mod against_core;
 mod bad_files;
+mod bit_flips;
 mod fuzz_regressions;
 mod pools;
 mod round_trip;
