@@ -3,6 +3,7 @@
 mod against_core;
 mod bad_files;
 mod bit_flips;
+mod engine;
 mod fuzz_regressions;
 mod pools;
 mod round_trip;
