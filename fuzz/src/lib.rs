@@ -9,6 +9,7 @@ pub mod parse;
 pub mod plan_spec;
 pub mod pool_from_roaring;
 pub mod pool_ops;
+pub mod state_file;
 
 // The allocator is checked by the very model and rules of ipam-core's own proptest.
 #[path = "../../crates/core/tests/it/differential.rs"]

@@ -198,7 +198,7 @@ pub(crate) fn import_in(
                 check_created(a.created).map_err(|why| import(format!("{}: {why}", at())))?;
             }
         }
-        for (name, _) in &children {
+        for name in children.keys() {
             if !child_blocks.contains_key(*name) {
                 return Err(import(format!("child pool `{name}` is not recorded as a block of its parent")));
             }

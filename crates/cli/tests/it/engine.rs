@@ -93,7 +93,8 @@ fn an_undelivered_allocation_is_released_again() {
     let state = dir.join("ipam.db");
     ok(&state, &["pool", "add", "p", "10.20.0.0/24"]);
     ok(&state, &["alloc", "p", "--owner", "kept"]);
-    let full = std::fs::File::create("/dev/full").or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/full"));
+    let full = std::fs::File::create("/dev/full")
+        .or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/full"));
     let Ok(full) = full else {
         println!("skipped: no /dev/full on this machine");
         return;
@@ -161,7 +162,8 @@ fn hostile_imports_exit_one() {
 /// let the test mount (not root, no mount command, a container without the capability).
 fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
     std::fs::create_dir_all(dir).unwrap();
-    let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).output();
+    let out =
+        Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).output();
     match out {
         Ok(o) if o.status.success() => Some(Mounted(dir.to_owned())),
         Ok(o) => {
@@ -213,7 +215,8 @@ fn reads_work_and_nothing_is_lost_on_a_full_disk() {
     let before = ok(&state, &["export"]);
     // Fill the file system.
     let filler = dir.join("filler");
-    let _ = Command::new("dd").arg("if=/dev/zero").arg(format!("of={}", filler.display())).arg("bs=64k").output();
+    let _ =
+        Command::new("dd").arg("if=/dev/zero").arg(format!("of={}", filler.display())).arg("bs=64k").output();
     let many: String = (0..5000).map(|i| format!("late-{i:05}\n")).collect();
     let out = with_stdin(&state, &["alloc", "p", "--owners", "-"], &many);
     assert_ne!(out.status.code(), Some(0), "5,000 rows fitted on a full disk");

@@ -71,7 +71,10 @@ fn a_version_1_file_is_upgraded_with_its_allocations() {
     assert!(store.check().unwrap().is_empty());
     // The allocator knows what version 1 recorded.
     assert_eq!(store.allocate("dc", Request::Next, None).unwrap().first.to_string(), "10.0.0.3");
-    assert_eq!(store.allocate("dc", Request::Next, Some("gpu-node-001")).unwrap().first.to_string(), "10.0.0.2");
+    assert_eq!(
+        store.allocate("dc", Request::Next, Some("gpu-node-001")).unwrap().first.to_string(),
+        "10.0.0.2"
+    );
 }
 
 #[test]
@@ -79,7 +82,10 @@ fn a_damaged_version_1_file_is_refused_and_kept() {
     let dir = super::scratch("upgrade-refused");
     let path = dir.join("state.db");
     // Two allocations over one address: version 1 never checked its rows on open.
-    v1_file(&path, "INSERT INTO allocations (pool_id, first, last, shape, owner, created) VALUES (2, 167773186, 167773190, 'range', NULL, 0);");
+    v1_file(
+        &path,
+        "INSERT INTO allocations (pool_id, first, last, shape, owner, created) VALUES (2, 167773186, 167773190, 'range', NULL, 0);",
+    );
     let err = Store::open(&path).err().unwrap();
     assert!(matches!(err, Error::Import { .. }), "{err}");
     let conn = Connection::open(&path).unwrap();

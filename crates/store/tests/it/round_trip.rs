@@ -84,32 +84,70 @@ fn imports_are_checked_as_the_allocator_checks() {
         )
     };
     let alloc = |first: &str, last: &str, shape: &str, owner: &str, created: &str| {
-        format!(r#"{{"first": "{first}", "last": "{last}", "shape": "{shape}", "owner": {owner}, "created": {created}}}"#)
+        format!(
+            r#"{{"first": "{first}", "last": "{last}", "shape": "{shape}", "owner": {owner}, "created": {created}}}"#
+        )
     };
     let file = |pools: &[String]| format!(r#"{{"ipam_state": 1, "pools": [{}]}}"#, pools.join(","));
     let cases = [
         // An `addr` record covering 11 addresses could never be released.
-        (file(&[pool("p", "10.0.0.0/24", "null", &alloc("10.0.0.1", "10.0.0.11", "addr", "null", "0"))]), "allocation 1"),
+        (
+            file(&[pool("p", "10.0.0.0/24", "null", &alloc("10.0.0.1", "10.0.0.11", "addr", "null", "0"))]),
+            "allocation 1",
+        ),
         // A `block` that is not an aligned power of two.
-        (file(&[pool("p", "10.0.0.0/24", "null", &alloc("10.0.0.4", "10.0.0.9", "block", "null", "0"))]), "aligned"),
+        (
+            file(&[pool("p", "10.0.0.0/24", "null", &alloc("10.0.0.4", "10.0.0.9", "block", "null", "0"))]),
+            "aligned",
+        ),
         // Two allocations for one owner.
         (
-            file(&[pool("p", "10.0.0.0/24", "null", &[alloc("10.0.0.1", "10.0.0.1", "addr", "\"x\"", "0"), alloc("10.0.0.2", "10.0.0.2", "addr", "\"x\"", "0")].join(","))]),
+            file(&[pool(
+                "p",
+                "10.0.0.0/24",
+                "null",
+                &[
+                    alloc("10.0.0.1", "10.0.0.1", "addr", "\"x\"", "0"),
+                    alloc("10.0.0.2", "10.0.0.2", "addr", "\"x\"", "0"),
+                ]
+                .join(","),
+            )]),
             "allocation 2",
         ),
         // A creation time the file cannot store.
-        (file(&[pool("p", "10.0.0.0/24", "null", &alloc("10.0.0.1", "10.0.0.1", "addr", "null", "9223372036854775808"))]), "created"),
+        (
+            file(&[pool(
+                "p",
+                "10.0.0.0/24",
+                "null",
+                &alloc("10.0.0.1", "10.0.0.1", "addr", "null", "9223372036854775808"),
+            )]),
+            "created",
+        ),
         // A child pool's record in a pool that is not its parent.
         (
             file(&[
-                pool("a", "10.0.0.0/16", "null", &alloc("10.0.4.0", "10.0.4.255", "block", "\"pool:c\"", "0")),
-                pool("b", "10.1.0.0/16", "null", &alloc("10.1.4.0", "10.1.4.255", "block", "\"pool:c\"", "0")),
+                pool(
+                    "a",
+                    "10.0.0.0/16",
+                    "null",
+                    &alloc("10.0.4.0", "10.0.4.255", "block", "\"pool:c\"", "0"),
+                ),
+                pool(
+                    "b",
+                    "10.1.0.0/16",
+                    "null",
+                    &alloc("10.1.4.0", "10.1.4.255", "block", "\"pool:c\"", "0"),
+                ),
                 pool("c", "10.0.4.0/24", "\"a\"", ""),
             ]),
             "pool `b`, allocation 1",
         ),
         // A child pool its parent does not record.
-        (file(&[pool("a", "10.0.0.0/16", "null", ""), pool("c", "10.0.4.0/24", "\"a\"", "")]), "not recorded"),
+        (
+            file(&[pool("a", "10.0.0.0/16", "null", ""), pool("c", "10.0.4.0/24", "\"a\"", "")]),
+            "not recorded",
+        ),
     ];
     for (text, expected) in cases {
         let mut store = Store::open_in_memory().unwrap();
