@@ -68,7 +68,7 @@ impl Store {
             }
             defs.push(def);
         }
-        let now = crate::now();
+        let now = self.now();
         self.write(|tx, touched| {
             let mut applied = Applied::default();
             for def in &defs {

@@ -52,11 +52,6 @@ pub use ops::Claim;
 pub use reconcile::{Reconcile, parse_seen};
 pub use store::Store;
 
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// An error for data that does not check out.
 pub(crate) fn damaged(reason: String) -> Error {
     Error::Damaged { reason }

@@ -292,14 +292,25 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// Owners are free text (hostnames, MACs, pod ids) but never empty, huge, or with control
-/// characters; the `pool:` prefix marks a child pool's block.
+/// characters; the `pool:` prefix marks a child pool's block, `cooldown:` a released block that
+/// is not handed out again yet.
 pub(crate) fn check_owner(owner: &str) -> Result<(), Error> {
     let ok = !owner.is_empty()
         && owner.len() <= 255
         && !owner.chars().any(char::is_control)
-        && !owner.starts_with(CHILD_PREFIX);
+        && !owner.starts_with(CHILD_PREFIX)
+        && !owner.starts_with(COOLDOWN_PREFIX);
     if ok { Ok(()) } else { Err(Error::InvalidOwner { owner: crate::excerpt(owner) }) }
 }
 
 /// The owner recorded on a parent's block that became a child pool.
 pub(crate) const CHILD_PREFIX: &str = "pool:";
+
+/// The owner of a released block during its cooldown: `cooldown:UNTIL:FIRST`, UNTIL in seconds
+/// since the epoch, zero-padded to 20 digits so that owners sort by time.
+pub(crate) const COOLDOWN_PREFIX: &str = "cooldown:";
+
+/// The cooldown owner of a block released at `first` until `until`.
+pub(crate) fn cooldown_owner(until: u64, first: std::net::Ipv4Addr) -> String {
+    format!("{COOLDOWN_PREFIX}{until:020}:{first}")
+}

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::model::{Allocation, CHILD_PREFIX, Release, Request, Shape, check_owner};
+use crate::model::{Allocation, CHILD_PREFIX, Release, Request, Shape, check_owner, cooldown_owner};
 use crate::rows;
 use crate::state::PoolState;
 use crate::store::Store;
@@ -57,10 +57,10 @@ impl Store {
         if let Some(owner) = owner {
             check_owner(owner)?;
         }
-        let now = crate::now();
+        let now = self.now();
         self.write(|tx, touched| {
             let state = touched.pool(tx, pool)?;
-            Ok(claim(tx, state, request, owner, now)?.allocation)
+            Ok(claim(tx, state, request, owner, now, &mut false)?.allocation)
         })
     }
 
@@ -87,10 +87,11 @@ impl Store {
         for owner in owners {
             check_owner(owner)?;
         }
-        let now = crate::now();
+        let now = self.now();
         self.write(|tx, touched| {
             let state = touched.pool(tx, pool)?;
-            owners.iter().map(|owner| claim(tx, state, request, Some(owner), now)).collect()
+            let mut expired = false;
+            owners.iter().map(|owner| claim(tx, state, request, Some(owner), now, &mut expired)).collect()
         })
     }
 
@@ -109,6 +110,38 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn release(&mut self, pool: &str, target: &Release) -> Result<Vec<Allocation>, Error> {
+        self.release_cooling(pool, target, 0)
+    }
+
+    /// Releases like [`Store::release`], but the addresses are not handed out again for
+    /// `cooldown` seconds (stale ARP caches and conntrack entries on the fabric still point at
+    /// the old holder). Meanwhile they are held by the owner `cooldown:UNTIL:FIRST` and listed
+    /// as such; the first allocation in the pool after UNTIL frees them.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+    /// use ipam_store::{PoolDef, Release, Request, Store};
+    ///
+    /// let now = Arc::new(AtomicU64::new(1_000));
+    /// let mut store = Store::open_in_memory()?;
+    /// let clock = now.clone();
+    /// store.set_clock(move || clock.load(Ordering::Relaxed));
+    /// store.add_pool(&PoolDef::new("rail0", "10.9.0.0/30".parse()?))?;
+    /// let a = store.allocate("rail0", Request::Next, Some("pod-a/net1"))?;
+    /// store.release_cooling("rail0", &Release::Owner("pod-a/net1".into()), 30)?;
+    /// assert_ne!(store.allocate("rail0", Request::Next, Some("pod-b/net1"))?.first, a.first);
+    /// now.store(1_030, Ordering::Relaxed);
+    /// store.release("rail0", &Release::Owner("pod-b/net1".into()))?;
+    /// assert_eq!(store.allocate("rail0", Request::Next, Some("pod-c/net1"))?.first, a.first);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release_cooling(
+        &mut self,
+        pool: &str,
+        target: &Release,
+        cooldown: u64,
+    ) -> Result<Vec<Allocation>, Error> {
+        let now = self.now();
         self.write(|tx, touched| {
             let state = touched.pool(tx, pool)?;
             let id = state.row.id;
@@ -134,10 +167,45 @@ impl Store {
                     child: child.to_owned(),
                 });
             }
-            state.free(tx, held.first, held.last)?;
-            rows::delete_allocation(tx, id, held.first)?;
-            state.count_rows(false);
+            give_back(tx, state, &held, now, cooldown)?;
             Ok(vec![held])
+        })
+    }
+
+    /// Releases, in one transaction, every allocation of `pool` whose owner starts with
+    /// `prefix` and that `keep` does not want kept, each with `cooldown` (see
+    /// [`Store::release_cooling`]). Returns what was released. This is how a CNI plugin's
+    /// garbage collection frees the attachments the runtime no longer knows.
+    ///
+    /// ```
+    /// use ipam_store::{PoolDef, Request, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.add_pool(&PoolDef::new("rail0", "10.9.0.0/24".parse()?))?;
+    /// store.allocate_many("rail0", Request::Next, &["net/a/eth1", "net/b/eth1", "other/c/eth1"])?;
+    /// let gone = store.release_owned("rail0", "net/", |owner| owner == "net/a/eth1", 0)?;
+    /// assert_eq!(gone.len(), 1);
+    /// assert_eq!(gone[0].owner.as_deref(), Some("net/b/eth1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release_owned(
+        &mut self,
+        pool: &str,
+        prefix: &str,
+        keep: impl Fn(&str) -> bool,
+        cooldown: u64,
+    ) -> Result<Vec<Allocation>, Error> {
+        let now = self.now();
+        self.write(|tx, touched| {
+            let state = touched.pool(tx, pool)?;
+            let stale: Vec<Allocation> = rows::owned_with_prefix(tx, state.row.id, prefix)?
+                .into_iter()
+                .filter(|a| !a.owner.as_deref().is_some_and(&keep))
+                .collect();
+            for held in &stale {
+                give_back(tx, state, held, now, cooldown)?;
+            }
+            Ok(stale)
         })
     }
 
@@ -186,6 +254,7 @@ fn claim(
     request: Request,
     owner: Option<&str>,
     now: u64,
+    expired: &mut bool,
 ) -> Result<Claim, Error> {
     if let Some(owner) = owner
         && let Some(held) = rows::by_owner(conn, state.row.id, owner)?
@@ -200,11 +269,47 @@ fn claim(
             })
         };
     }
+    if !*expired {
+        expire_cooldowns(conn, state, now)?;
+        *expired = true;
+    }
     let (first, last, shape) = state.allocate(conn, request)?;
     let allocation = Allocation { first, last, shape, owner: owner.map(str::to_owned), created: now };
     rows::insert_allocation(conn, state.row.id, &allocation)?;
     state.count_rows(true);
     Ok(Claim { allocation, fresh: true })
+}
+
+/// Frees `held` now, or hands it to its cooldown owner until `now + cooldown`.
+fn give_back(
+    conn: &Connection,
+    state: &mut PoolState,
+    held: &Allocation,
+    now: u64,
+    cooldown: u64,
+) -> Result<(), Error> {
+    rows::delete_allocation(conn, state.row.id, held.first)?;
+    if cooldown == 0 {
+        state.free(conn, held.first, held.last)?;
+        state.count_rows(false);
+    } else {
+        let owner = cooldown_owner(now.saturating_add(cooldown), held.first);
+        let cooling = Allocation { owner: Some(owner), created: now, ..held.clone() };
+        rows::insert_allocation(conn, state.row.id, &cooling)?;
+        state.count_rows(true);
+        state.count_rows(false);
+    }
+    Ok(())
+}
+
+/// Frees the pool's blocks whose cooldown has ended (before an allocation looks for space).
+fn expire_cooldowns(conn: &Connection, state: &mut PoolState, now: u64) -> Result<(), Error> {
+    for held in rows::cooled(conn, state.row.id, now)? {
+        rows::delete_allocation(conn, state.row.id, held.first)?;
+        state.free(conn, held.first, held.last)?;
+        state.count_rows(false);
+    }
+    Ok(())
 }
 
 /// Whether what an owner holds answers a new request of theirs.

@@ -400,6 +400,37 @@ pub(crate) fn everywhere_by_owner(conn: &Connection, owner: &str) -> Result<Vec<
     allocations_where(conn, "owner = ?1 ORDER BY pool_id, first", [owner])
 }
 
+/// A pool's blocks whose cooldown ended at or before `now`.
+pub(crate) fn cooled(conn: &Connection, pool_id: i64, now: u64) -> Result<Vec<Allocation>, Error> {
+    let (from, to) =
+        (crate::model::COOLDOWN_PREFIX.to_owned(), format!("{}{now:020}:~", crate::model::COOLDOWN_PREFIX));
+    let rows =
+        allocations_where(conn, "owner >= ?2 AND owner <= ?3 AND pool_id = ?1", params![pool_id, from, to])?;
+    if rows.iter().any(|(id, a)| {
+        *id != pool_id || !a.owner.as_deref().is_some_and(|o| o >= from.as_str() && o <= to.as_str())
+    }) {
+        return Err(damaged(format!("the owner index of pool id {pool_id} leads to the wrong rows")));
+    }
+    Ok(rows.into_iter().map(|(_, a)| a).collect())
+}
+
+/// The allocations of a pool whose owner starts with `prefix`.
+pub(crate) fn owned_with_prefix(
+    conn: &Connection,
+    pool_id: i64,
+    prefix: &str,
+) -> Result<Vec<Allocation>, Error> {
+    // Owners between the prefix and the prefix followed by the highest character.
+    let to = format!("{prefix}\u{10FFFF}");
+    let rows =
+        allocations_where(conn, "owner >= ?2 AND owner < ?3 AND pool_id = ?1", params![pool_id, prefix, to])?;
+    if rows.iter().any(|(id, a)| *id != pool_id || !a.owner.as_deref().is_some_and(|o| o.starts_with(prefix)))
+    {
+        return Err(damaged(format!("the owner index of pool id {pool_id} leads to the wrong rows")));
+    }
+    Ok(rows.into_iter().map(|(_, a)| a).collect())
+}
+
 /// The allocation starting at `first`.
 pub(crate) fn at(conn: &Connection, pool_id: i64, first: Ipv4Addr) -> Result<Option<Allocation>, Error> {
     let rows = allocations_where(conn, "pool_id = ?1 AND first = ?2", params![pool_id, u32::from(first)])?;

@@ -12,6 +12,8 @@ use crate::Error;
 pub(crate) const APPLICATION_ID: i64 = 0x4950_414d;
 /// The schema this code writes and reads. A newer file is refused, never downgraded.
 pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// What `inspect` calls an SQLite file with no tables and no application id.
+const EMPTY: &str = "an empty SQLite database";
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -67,11 +69,38 @@ CREATE UNIQUE INDEX allocations_by_owner ON allocations (owner, pool_id) WHERE o
 pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     let exists = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     if exists {
-        inspect(&read_only_connection(path, false)?, path)?;
+        match inspect_recovering(path) {
+            // No tables and no id: a file another ipam process is creating this instant (its
+            // header is written before its schema). `create` waits for that writer, then sees
+            // the schema, or creates it.
+            Err(Error::NotOurs { reason, .. }) if reason == EMPTY => {}
+            other => {
+                other?;
+            }
+        }
     }
     let conn = Connection::open(path).map_err(|e| classify(e, path))?;
     configure(&conn).map_err(|e| e.at(path))?;
     create(conn).map_err(|e| e.at(path))
+}
+
+/// `inspect` on a read-only connection; one that finds a WAL left by a killed writer cannot
+/// recover it (SQLite says "readonly"), so a read-write connection recovers it first (recovery
+/// rebuilds the shared-memory index; it changes no page of the database).
+fn inspect_recovering(path: &Path) -> Result<i64, Error> {
+    match read_only_connection(path, false).and_then(|c| inspect(&c, path)) {
+        Err(Error::Database(e)) if needs_recovery(e.as_ref()) => {
+            let conn = Connection::open(path).map_err(|e| classify(e, path))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            inspect(&conn, path)
+        }
+        other => other,
+    }
+}
+
+fn needs_recovery(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code)
+        == Some(ErrorCode::ReadOnly)
 }
 
 /// Opens an existing state file for reading only. Readers take no write lock, so they never wait
@@ -84,6 +113,13 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, Error> {
     }
     let conn = match read_only_connection(path, false).and_then(|c| inspect(&c, path).map(|v| (c, v))) {
         Ok((conn, _)) => conn,
+        // A WAL left by a killed writer: recover it where the file can be written, then read.
+        Err(Error::Database(e)) if needs_recovery(e.as_ref()) && wal_pending(path) => {
+            inspect_recovering(path).map_err(|_| Error::Database(e))?;
+            let conn = read_only_connection(path, false)?;
+            inspect(&conn, path)?;
+            conn
+        }
         Err(Error::Database(e)) if !wal_pending(path) => {
             let conn = read_only_connection(path, true)?;
             inspect(&conn, path).map_err(|_| Error::Database(e))?;
@@ -144,6 +180,10 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
             Error::NotOurs { path: path.to_owned(), reason: "not an SQLite database".into() }
         }
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), reason: e.to_string() },
+        // The header's format bytes: a damaged header (ours are always 1 or 2).
+        _ if matches!(&e, rusqlite::Error::SqliteFailure(_, Some(m)) if m == "unsupported file format") => {
+            Error::Corrupt { path: path.to_owned(), reason: "its header names an unknown file format".into() }
+        }
         // A value our schema cannot hold: the file changed under it.
         _ if matches!(
             e,
@@ -160,8 +200,21 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
 }
 
 /// A file shorter than its header says: the cheap open-time check for truncation (a damaged
-/// page inside is found when it is read: every row carries a checksum).
+/// page inside is found when it is read: every row carries a checksum). Only a file at rest is
+/// judged: while a WAL holds transactions, a checkpoint may be writing the file, header first.
 fn check_length(path: &Path) -> Result<(), Error> {
+    if wal_pending(path) {
+        return Ok(());
+    }
+    if length_verdict(path).is_ok() {
+        return Ok(());
+    }
+    // Perhaps a checkpoint that finished as we read: look once more.
+    std::thread::sleep(Duration::from_millis(20));
+    if wal_pending(path) { Ok(()) } else { length_verdict(path) }
+}
+
+fn length_verdict(path: &Path) -> Result<(), Error> {
     use std::io::Read;
     let mut header = [0u8; 100];
     let Ok(mut file) = std::fs::File::open(path) else { return Ok(()) };
@@ -188,6 +241,14 @@ fn check_length(path: &Path) -> Result<(), Error> {
 /// schema version.
 fn inspect(conn: &Connection, path: &Path) -> Result<i64, Error> {
     check_length(path)?;
+    // One snapshot for every look: a creator commits its schema and id together.
+    conn.execute_batch("BEGIN").map_err(|e| classify(e, path))?;
+    let verdict = inspect_snapshot(conn, path);
+    let _ = conn.execute_batch("COMMIT");
+    verdict
+}
+
+fn inspect_snapshot(conn: &Connection, path: &Path) -> Result<i64, Error> {
     let application_id: i64 =
         conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
     let version: i64 =
@@ -197,7 +258,7 @@ fn inspect(conn: &Connection, path: &Path) -> Result<i64, Error> {
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
             .map_err(|e| classify(e, path))?;
         let reason = if tables == 0 {
-            "an empty SQLite database".to_owned()
+            EMPTY.to_owned()
         } else {
             format!("an SQLite database of another program (application id {application_id:#x})")
         };

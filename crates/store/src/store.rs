@@ -39,6 +39,15 @@ use crate::{Error, schema};
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    clock: Clock,
+}
+
+/// Where a store reads the time: seconds since the Unix epoch.
+type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock (0 before 1970).
+fn system_clock() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The pools one write transaction has touched, flushed together at its commit.
@@ -98,7 +107,7 @@ impl Store {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
         let path = path.as_ref();
-        Ok(Store { conn: schema::open(path)?, path: path.to_owned() })
+        Ok(Store { conn: schema::open(path)?, path: path.to_owned(), clock: Box::new(system_clock) })
     }
 
     /// Opens an existing state file for reading only: no lock that a writer waits for, nothing
@@ -114,7 +123,11 @@ impl Store {
     /// ```
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, Error> {
         let path = path.as_ref();
-        Ok(Store { conn: schema::open_read_only(path)?, path: path.to_owned() })
+        Ok(Store {
+            conn: schema::open_read_only(path)?,
+            path: path.to_owned(),
+            clock: Box::new(system_clock),
+        })
     }
 
     /// A store that lives in memory only (tests, examples).
@@ -125,7 +138,32 @@ impl Store {
     /// # Ok::<(), ipam_store::Error>(())
     /// ```
     pub fn open_in_memory() -> Result<Store, Error> {
-        Ok(Store { conn: schema::open_in_memory()?, path: PathBuf::from(":memory:") })
+        Ok(Store {
+            conn: schema::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+            clock: Box::new(system_clock),
+        })
+    }
+
+    /// Sets the clock the store reads: creation times and cooldowns (seconds since the Unix
+    /// epoch). The system clock by default; tests and simulations pass their own.
+    ///
+    /// ```
+    /// use ipam_store::{PoolDef, Request, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.set_clock(|| 1_800_000_000);
+    /// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+    /// assert_eq!(store.allocate("lab", Request::Next, None)?.created, 1_800_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_clock(&mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) {
+        self.clock = Box::new(clock);
+    }
+
+    /// The time now, by the store's clock.
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
     }
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): all of it commits, or none.
@@ -167,7 +205,59 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_pool(&mut self, def: &PoolDef) -> Result<(), Error> {
-        self.write(|tx, touched| add_pool_in(tx, touched, def, crate::now()))
+        let now = self.now();
+        self.write(|tx, touched| add_pool_in(tx, touched, def, now))
+    }
+
+    /// Creates the child pool `name` on a free aligned block of `prefix_len`, chosen from
+    /// `parent` by its policy, in one transaction; `define` shapes the child from its block (its
+    /// reservations and exclusions; its name, network and parent are set here). Idempotent: if
+    /// `name` exists as a child of `parent`, its definition is returned and nothing changes. This
+    /// is how a CNI plugin gives each node its own block of a rail's subnet.
+    ///
+    /// ```
+    /// use ipam_store::{PoolDef, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.add_pool(&PoolDef { network_broadcast: false, ..PoolDef::new("rail0", "10.9.0.0/24".parse()?) })?;
+    /// let shape = |block| PoolDef { network_broadcast: false, ..PoolDef::new("-", block) };
+    /// let a = store.carve_pool("rail0", "rail0.node-a", 26, shape)?;
+    /// let b = store.carve_pool("rail0", "rail0.node-b", 26, shape)?;
+    /// assert_eq!((a.cidr.to_string(), b.cidr.to_string()), ("10.9.0.0/26".into(), "10.9.0.64/26".into()));
+    /// assert_eq!(store.carve_pool("rail0", "rail0.node-a", 26, shape)?, a); // once per node
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn carve_pool(
+        &mut self,
+        parent: &str,
+        name: &str,
+        prefix_len: u8,
+        define: impl FnOnce(Ipv4Net) -> PoolDef,
+    ) -> Result<PoolDef, Error> {
+        let now = self.now();
+        self.write(|tx, touched| {
+            if let Some(existing) = rows::pool_by_name(tx, name)? {
+                return if existing.def.parent.as_deref() == Some(parent) {
+                    Ok(existing.def)
+                } else {
+                    Err(Error::PoolExists { name: name.to_owned() })
+                };
+            }
+            let state = touched.pool(tx, parent)?;
+            let (first, last, _) = state.allocate(tx, crate::Request::Block(prefix_len))?;
+            // Chosen; `add_pool_in` takes it again with the child's record, by the same rules.
+            state.free(tx, first, last)?;
+            let block = Ipv4Net::new(first, prefix_len)
+                .map_err(|_| crate::damaged("a block without a prefix".into()))?;
+            let def = PoolDef {
+                name: name.to_owned(),
+                cidr: block,
+                parent: Some(parent.to_owned()),
+                ..define(block)
+            };
+            add_pool_in(tx, touched, &def, now)?;
+            Ok(def)
+        })
     }
 
     /// Removes a pool. One that holds allocations is refused unless `force`; one that has child
@@ -239,6 +329,21 @@ impl Store {
                 stats: pool.stats(),
             })
         })
+    }
+
+    /// A pool's definition, from its row alone.
+    ///
+    /// ```
+    /// use ipam_store::{Error, PoolDef, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+    /// assert_eq!(store.definition("lab")?.cidr.to_string(), "10.9.0.0/24");
+    /// assert!(matches!(store.definition("nope"), Err(Error::NoSuchPool { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn definition(&self, name: &str) -> Result<PoolDef, Error> {
+        self.read(|conn| Ok(PoolState::load(conn, name)?.row.def))
     }
 
     /// The free space of a pool as its minimal CIDR cover.
