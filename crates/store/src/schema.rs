@@ -180,6 +180,11 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
             Error::NotOurs { path: path.to_owned(), reason: "not an SQLite database".into() }
         }
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), reason: e.to_string() },
+        // Every uniqueness and type is checked before a write: a constraint the database still
+        // finds broken means its pages disagree with each other.
+        Some(ErrorCode::ConstraintViolation) => {
+            Error::Corrupt { path: path.to_owned(), reason: format!("the file disagrees with itself ({e})") }
+        }
         // The header's format bytes: a damaged header (ours are always 1 or 2).
         _ if matches!(&e, rusqlite::Error::SqliteFailure(_, Some(m)) if m == "unsupported file format") => {
             Error::Corrupt { path: path.to_owned(), reason: "its header names an unknown file format".into() }
@@ -203,6 +208,7 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Error {
 /// page inside is found when it is read: every row carries a checksum). Only a file at rest is
 /// judged: while a WAL holds transactions, a checkpoint may be writing the file, header first.
 fn check_length(path: &Path) -> Result<(), Error> {
+    check_format(path)?;
     if wal_pending(path) {
         return Ok(());
     }
@@ -212,6 +218,21 @@ fn check_length(path: &Path) -> Result<(), Error> {
     // Perhaps a checkpoint that finished as we read: look once more.
     std::thread::sleep(Duration::from_millis(20));
     if wal_pending(path) { Ok(()) } else { length_verdict(path) }
+}
+
+/// The header's read and write format bytes (offsets 18, 19) are 1 (rollback journal) or 2 (WAL);
+/// anything else makes SQLite refuse the file, or open it read-only, without saying it is damaged.
+fn check_format(path: &Path) -> Result<(), Error> {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    let Ok(mut file) = std::fs::File::open(path) else { return Ok(()) };
+    if file.read_exact(&mut header).is_err() || &header[..16] != b"SQLite format 3\0" {
+        return Ok(());
+    }
+    if !matches!((header[18], header[19]), (1 | 2, 1 | 2)) {
+        return Err(Error::Corrupt { path: path.to_owned(), reason: "its header names an unknown file format".into() });
+    }
+    Ok(())
 }
 
 fn length_verdict(path: &Path) -> Result<(), Error> {
@@ -266,6 +287,9 @@ fn inspect_snapshot(conn: &Connection, path: &Path) -> Result<i64, Error> {
     }
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
+    }
+    if version < 1 {
+        return Err(Error::Corrupt { path: path.to_owned(), reason: format!("it is ours, but of schema version {version}") });
     }
     if version == SCHEMA_VERSION && schema_of(conn).map_err(|e| classify(e, path))? != *expected_schema() {
         return Err(Error::Corrupt {
