@@ -4,6 +4,7 @@
 
 #![allow(missing_docs)]
 
+pub mod cni_config;
 pub mod import;
 pub mod parse;
 pub mod plan_spec;

@@ -230,7 +230,10 @@ fn check_format(path: &Path) -> Result<(), Error> {
         return Ok(());
     }
     if !matches!((header[18], header[19]), (1 | 2, 1 | 2)) {
-        return Err(Error::Corrupt { path: path.to_owned(), reason: "its header names an unknown file format".into() });
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: "its header names an unknown file format".into(),
+        });
     }
     Ok(())
 }
@@ -289,7 +292,10 @@ fn inspect_snapshot(conn: &Connection, path: &Path) -> Result<i64, Error> {
         return Err(Error::NewerSchema { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
     }
     if version < 1 {
-        return Err(Error::Corrupt { path: path.to_owned(), reason: format!("it is ours, but of schema version {version}") });
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: format!("it is ours, but of schema version {version}"),
+        });
     }
     if version == SCHEMA_VERSION && schema_of(conn).map_err(|e| classify(e, path))? != *expected_schema() {
         return Err(Error::Corrupt {

@@ -168,12 +168,15 @@ fn no_single_bit_flip_costs_an_address() {
         std::env::var("IPAM_BITFLIP_STRIDE").ok().and_then(|s| s.parse().ok()).unwrap_or(13)
     };
     // IPAM_BITFLIP_ONLY=3,77,...: just these bits (to replay a report).
-    let only: Option<Vec<usize>> =
-        std::env::var("IPAM_BITFLIP_ONLY").ok().map(|s| s.split(',').filter_map(|b| b.trim().parse().ok()).collect());
+    let only: Option<Vec<usize>> = std::env::var("IPAM_BITFLIP_ONLY")
+        .ok()
+        .map(|s| s.split(',').filter_map(|b| b.trim().parse().ok()).collect());
     let path = dir.join("flipped.db");
     let mut tally = Tally::default();
     let mut failures = Vec::new();
-    for bit in (0..base.bytes.len() * 8).step_by(stride).filter(|b| only.as_ref().is_none_or(|o| o.contains(b))) {
+    for bit in
+        (0..base.bytes.len() * 8).step_by(stride).filter(|b| only.as_ref().is_none_or(|o| o.contains(b)))
+    {
         if let Err(why) = trial(&base, &path, bit, &mut tally) {
             failures.push(format!("bit {bit} (byte {}, page {}): {why}", bit / 8, bit / 8 / 4096));
         }
