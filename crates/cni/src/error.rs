@@ -84,6 +84,8 @@ impl From<ipam_store::Error> for CniError {
         use ipam_store::Error as E;
         let code = match &e {
             E::Pool(ipam_core::Error::Exhausted { .. }) => CniError::EXHAUSTED,
+            // Another writer held the state past the wait (SQLite's own words).
+            E::Database(_) if e.to_string().contains("database is locked") => CniError::TRY_AGAIN_LATER,
             E::Database(_)
             | E::Damaged { .. }
             | E::Corrupt { .. }

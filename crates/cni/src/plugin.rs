@@ -102,7 +102,17 @@ fn version(stdin: &[u8]) -> String {
 fn owner(call: &Invocation, conf: &NetConf) -> Result<String, CniError> {
     let id = attachment_part(call.container_id.as_deref(), "CNI_CONTAINERID")?;
     let ifname = attachment_part(call.ifname.as_deref(), "CNI_IFNAME")?;
-    Ok(format!("{}/{}/{id}/{ifname}", conf.name, call.node))
+    let owner = format!("{}/{}/{id}/{ifname}", conf.name, call.node);
+    if owner.len() > 255 || owner.chars().any(char::is_control) {
+        return Err(CniError::new(
+            CniError::INVALID_ENVIRONMENT,
+            format!(
+                "the attachment `{}` is over 255 bytes: shorten the node name (IPAM_CNI_NODE)",
+                crate::config::excerpt(&owner)
+            ),
+        ));
+    }
+    Ok(owner)
 }
 
 fn attachment_part<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, CniError> {
@@ -122,28 +132,49 @@ fn attachment_part<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, Cn
     }
 }
 
-/// Opens the state for writing (creating the file, not its directory).
-fn open(conf: &NetConf) -> Result<Store, CniError> {
-    let state = &conf.ipam.state;
+/// The state file's path (a PostgreSQL URL is refused until that backend exists).
+fn state_path(conf: &NetConf) -> Result<&str, CniError> {
+    let state = conf.ipam.state.as_str();
     if state.starts_with("postgres://") || state.starts_with("postgresql://") {
         return Err(CniError::new(
             CniError::INVALID_CONFIG,
             "`ipam.state`: a PostgreSQL state is not supported yet by this build; give a file path",
         ));
     }
-    Store::open(state).map_err(|e| {
+    Ok(state)
+}
+
+/// A store error, naming the state.
+fn at_state(state: &str) -> impl Fn(ipam_store::Error) -> CniError + '_ {
+    move |e| {
         let mut err = CniError::from(e);
         err.msg = format!("state {}: {}", crate::config::excerpt(state), err.msg);
         err
-    })
+    }
 }
 
-/// Opens an existing state for reading; `None` if there is none yet.
+/// Opens the state for writing (creating the file, not its directory).
+fn open(conf: &NetConf) -> Result<Store, CniError> {
+    let state = state_path(conf)?;
+    Store::open(state).map_err(at_state(state))
+}
+
+/// Opens an existing state for writing; `None` if there is none yet (nothing is created).
 fn open_existing(conf: &NetConf) -> Result<Option<Store>, CniError> {
     if !Path::new(&conf.ipam.state).exists() {
         return Ok(None);
     }
     open(conf).map(Some)
+}
+
+/// Opens an existing state for reading only (CHECK, STATUS): no write lock, works on a read-only
+/// mount; `None` if there is none yet.
+fn open_to_read(conf: &NetConf) -> Result<Option<Store>, CniError> {
+    if !Path::new(&conf.ipam.state).exists() {
+        return Ok(None);
+    }
+    let state = state_path(conf)?;
+    Store::open_read_only(state).map(Some).map_err(at_state(state))
 }
 
 /// ADD: the attachment's address (the same one again if it has one), with gateway and routes.
@@ -197,7 +228,7 @@ fn check(call: &Invocation, conf: &NetConf) -> Result<(), CniError> {
     let owner = owner(call, conf)?;
     let unknown =
         || CniError::new(CniError::UNKNOWN_CONTAINER, format!("no address is recorded for {owner}"));
-    let store = open_existing(conf)?.ok_or_else(unknown)?;
+    let store = open_to_read(conf)?.ok_or_else(unknown)?;
     let pool = pools::existing(&store, &conf.ipam, &call.node)?.ok_or_else(unknown)?;
     let held = store.find_owner(&owner)?.into_iter().find(|h| h.pool == pool).ok_or_else(unknown)?;
     if !conf.prev_ips.is_empty() && !conf.prev_ips.contains(&held.allocation.first) {
@@ -240,7 +271,7 @@ fn status(call: &Invocation, conf: &NetConf) -> Result<(), CniError> {
         return Err(CniError::new(CniError::INCOMPATIBLE_VERSION, "config version does not allow STATUS"));
     }
     let unavailable = |code, why: String| Err(CniError::new(code, why));
-    let store = match open_existing(conf) {
+    let store = match open_to_read(conf) {
         Ok(Some(store)) => store,
         Ok(None) => {
             // ADD will create the state file: its directory must be there and writable.

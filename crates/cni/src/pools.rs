@@ -12,12 +12,15 @@ use crate::config::Ipam;
 /// The subnet's pool as the configuration defines it.
 fn subnet_pool(ipam: &Ipam) -> PoolDef {
     let mut def = PoolDef { policy: ipam.policy, ..PoolDef::new(&ipam.pool, ipam.subnet) };
+    def.exclusions = ipam.exclude.clone();
+    def.exclusions.sort();
+    def.exclusions.dedup();
     if ipam.node_block.is_some() {
-        // Nodes carve blocks from anywhere in the subnet; each node's pool reserves what falls in it.
+        // Nodes carve blocks around the exclusions, from anywhere else in the subnet; each node's
+        // pool reserves the subnet's network, broadcast and gateway addresses that fall in it.
         def.network_broadcast = false;
         return def;
     }
-    def.exclusions = ipam.exclude.clone();
     match ipam.gateway {
         Some(g) if Some(g) == first_usable(ipam.subnet) => def.gateway = true,
         Some(g) => def.exclusions.push(Ipv4Net::from(g)),
@@ -28,11 +31,11 @@ fn subnet_pool(ipam: &Ipam) -> PoolDef {
     def
 }
 
-/// A node's pool on `block`: the subnet's network, broadcast and gateway addresses and the
-/// exclusions that fall inside the block are never handed out.
+/// A node's pool on `block`: the subnet's network, broadcast and gateway addresses that fall in
+/// the block are never handed out (the exclusions never fall in it: blocks are carved around them).
 fn node_pool(ipam: &Ipam, name: &str, block: Ipv4Net) -> PoolDef {
     let subnet = ipam.subnet;
-    let mut reserved: Vec<Ipv4Net> = ipam.exclude.clone();
+    let mut reserved: Vec<Ipv4Net> = Vec::new();
     if subnet.prefix_len() <= 30 {
         reserved.extend([Ipv4Net::from(subnet.network()), Ipv4Net::from(subnet.broadcast())]);
     }
@@ -59,11 +62,13 @@ pub(crate) fn node_pool_name(pool: &str, node: &str) -> String {
     if name.len() <= 63 && ipam_core::parse::name(&name).is_ok() {
         return name;
     }
-    // FNV-1a of the node's own name keeps distinct nodes distinct after shortening.
-    let hash =
-        node.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let keep = 63usize.saturating_sub(pool.len() + 1 + 9);
-    format!("{pool}.{}-{:08x}", &plain[..plain.len().min(keep)], hash as u32)
+    // FNV-1a of both names keeps distinct nodes distinct after shortening; the parts are ASCII.
+    let hash = format!("{pool}/{node}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let pool_part = &pool[..pool.len().min(30)];
+    let node_part = &plain[..plain.len().min(63 - pool_part.len() - 1 - 17)];
+    format!("{pool_part}.{node_part}-{hash:016x}")
 }
 
 fn first_usable(subnet: Ipv4Net) -> Option<Ipv4Addr> {
@@ -86,14 +91,17 @@ pub(crate) fn ensure(store: &mut Store, ipam: &Ipam, node: &str) -> Result<Strin
     }
     let Some(len) = ipam.node_block else { return Ok(def.name) };
     let name = node_pool_name(&ipam.pool, node);
-    match store.definition(&name) {
-        Ok(existing) if existing.parent.as_deref() == Some(ipam.pool.as_str()) => {}
-        // Once per node; a reader first, so that later ADDs take no write lock for it.
-        Ok(_) | Err(Error::NoSuchPool { .. }) => {
-            store.carve_pool(&ipam.pool, &name, len, |block| node_pool(ipam, &name, block))?;
+    let existing = match store.definition(&name) {
+        Ok(existing) => existing,
+        // Once per node (the read first, so that later ADDs take no write lock for it).
+        Err(Error::NoSuchPool { .. }) => {
+            store.carve_pool(&ipam.pool, &name, len, |block| node_pool(ipam, &name, block))?
         }
         Err(e) => return Err(e.into()),
-    }
+    };
+    let wanted = node_pool(ipam, &name, existing.cidr);
+    let wanted = PoolDef { parent: Some(ipam.pool.clone()), ..wanted };
+    same(&existing, &wanted)?;
     Ok(name)
 }
 
@@ -143,5 +151,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(ipam_core::parse::name(&a).is_ok());
         assert_eq!(node_pool_name("rail0", "node-7.dc"), "rail0.node-7.dc");
+        let long_pool = "p".repeat(63);
+        let c = node_pool_name(&long_pool, "node-a");
+        assert!(c.len() <= 63 && ipam_core::parse::name(&c).is_ok(), "{c}");
+        assert_ne!(c, node_pool_name(&long_pool, "node-b"));
     }
 }

@@ -7,7 +7,10 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::model::{Allocation, CHILD_PREFIX, PoolDef, Shape, block_prefix_len, check_owner};
+use crate::model::{
+    Allocation, CHILD_PREFIX, COOLDOWN_PREFIX, PoolDef, Shape, block_prefix_len, check_owner,
+    is_cooldown_owner,
+};
 use crate::ops::counted_allocations;
 use crate::rows;
 use crate::store::{Store, add_pool_in};
@@ -213,6 +216,16 @@ pub(crate) fn import_in(
                     let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
                     match a.owner.as_deref() {
                         Some(o) if o.starts_with(CHILD_PREFIX) => continue,
+                        // A block in its cooldown keeps it: its owner is exactly what the store wrote.
+                        Some(o) if o.starts_with(COOLDOWN_PREFIX) => {
+                            if !is_cooldown_owner(o, a.first) {
+                                return Err(import(format!(
+                                    "{}: `{}` is not a cooldown owner this store writes",
+                                    at(),
+                                    crate::excerpt(o)
+                                )));
+                            }
+                        }
                         Some(o) => {
                             check_owner(o).map_err(|e| import(format!("{}: {e}", at())))?;
                             if !owners.insert(o) {
@@ -230,7 +243,7 @@ pub(crate) fn import_in(
                         .map_err(|why| import(format!("{}: {why}", at())))?;
                     state.take(tx, a.first, a.last).map_err(|e| import(format!("{}: {e}", at())))?;
                     rows::insert_allocation(tx, state.row.id, a)?;
-                    state.count_rows(true);
+                    state.count_rows(true)?;
                 }
                 if !p.def.cidr.contains(&p.cursor) {
                     return Err(import(format!(
@@ -238,7 +251,7 @@ pub(crate) fn import_in(
                         p.def.name, p.cursor, p.def.cidr
                     )));
                 }
-                state.row.cursor = p.cursor;
+                state.set_cursor(p.cursor);
             }
             Ok(())
         }

@@ -310,6 +310,16 @@ pub(crate) const CHILD_PREFIX: &str = "pool:";
 /// since the epoch, zero-padded to 20 digits so that owners sort by time.
 pub(crate) const COOLDOWN_PREFIX: &str = "cooldown:";
 
+/// Whether `owner` is the cooldown owner of a block starting at `first`.
+pub(crate) fn is_cooldown_owner(owner: &str, first: std::net::Ipv4Addr) -> bool {
+    let Some(rest) = owner.strip_prefix(COOLDOWN_PREFIX) else { return false };
+    let Some((until, addr)) = rest.split_once(':') else { return false };
+    until.len() == 20
+        && until.bytes().all(|b| b.is_ascii_digit())
+        && until.parse::<u64>().is_ok()
+        && addr == first.to_string()
+}
+
 /// The cooldown owner of a block released at `first` until `until`.
 pub(crate) fn cooldown_owner(until: u64, first: std::net::Ipv4Addr) -> String {
     format!("{COOLDOWN_PREFIX}{until:020}:{first}")

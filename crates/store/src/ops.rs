@@ -200,6 +200,12 @@ impl Store {
             let state = touched.pool(tx, pool)?;
             let stale: Vec<Allocation> = rows::owned_with_prefix(tx, state.row.id, prefix)?
                 .into_iter()
+                // Child pools' blocks and blocks in their cooldown are never the prefix's to release.
+                .filter(|a| {
+                    !a.owner.as_deref().is_some_and(|o| {
+                        o.starts_with(CHILD_PREFIX) || o.starts_with(crate::model::COOLDOWN_PREFIX)
+                    })
+                })
                 .filter(|a| !a.owner.as_deref().is_some_and(&keep))
                 .collect();
             for held in &stale {
@@ -276,7 +282,7 @@ fn claim(
     let (first, last, shape) = state.allocate(conn, request)?;
     let allocation = Allocation { first, last, shape, owner: owner.map(str::to_owned), created: now };
     rows::insert_allocation(conn, state.row.id, &allocation)?;
-    state.count_rows(true);
+    state.count_rows(true)?;
     Ok(Claim { allocation, fresh: true })
 }
 
@@ -291,13 +297,13 @@ fn give_back(
     rows::delete_allocation(conn, state.row.id, held.first)?;
     if cooldown == 0 {
         state.free(conn, held.first, held.last)?;
-        state.count_rows(false);
+        state.count_rows(false)?;
     } else {
         let owner = cooldown_owner(now.saturating_add(cooldown), held.first);
         let cooling = Allocation { owner: Some(owner), created: now, ..held.clone() };
         rows::insert_allocation(conn, state.row.id, &cooling)?;
-        state.count_rows(true);
-        state.count_rows(false);
+        state.count_rows(true)?;
+        state.count_rows(false)?;
     }
     Ok(())
 }
@@ -307,7 +313,7 @@ fn expire_cooldowns(conn: &Connection, state: &mut PoolState, now: u64) -> Resul
     for held in rows::cooled(conn, state.row.id, now)? {
         rows::delete_allocation(conn, state.row.id, held.first)?;
         state.free(conn, held.first, held.last)?;
-        state.count_rows(false);
+        state.count_rows(false)?;
     }
     Ok(())
 }

@@ -124,35 +124,25 @@ pub(crate) fn pools_containing(conn: &Connection, addr: Ipv4Addr) -> Result<Vec<
     raws.into_iter().map(verify_pool).collect()
 }
 
-/// The root pool (if any) that overlaps `cidr`.
+/// The root pool (if any) that overlaps `cidr`. Every root row is read and verified, not looked
+/// up through an index that damage could make miss one: creating a root pool is rare.
 pub(crate) fn root_overlapping(conn: &Connection, cidr: Ipv4Net) -> Result<Option<(String, Ipv4Net)>, Error> {
-    let (first, last) = (u32::from(cidr.network()), u32::from(cidr.broadcast()));
-    // A root inside `cidr` starts inside it; a root around it is the last one starting at or below.
-    let inside = conn
-        .prepare_cached(
-            "SELECT name, network, prefix_len FROM pools WHERE parent_id IS NULL AND network BETWEEN ?1 AND ?2 LIMIT 1",
-        )?
-        .query_row(params![first, last], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let below = conn
-        .prepare_cached(
-            "SELECT name, network, prefix_len FROM pools WHERE parent_id IS NULL AND network <= ?1 ORDER BY network DESC LIMIT 1",
-        )?
-        .query_row([first], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    for (name, network, prefix_len) in [inside, below].into_iter().flatten() {
-        let other = net(network, prefix_len);
-        if other.contains(&cidr) || cidr.contains(&other) {
-            return Ok(Some((name, other)));
+    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p NOT INDEXED WHERE p.parent_id IS NULL");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let raws = stmt.query_map([], raw_pool)?.collect::<Result<Vec<_>, _>>()?;
+    for row in raws.into_iter().map(verify_pool) {
+        let other = row?.def;
+        if other.cidr.contains(&cidr) || cidr.contains(&other.cidr) {
+            return Ok(Some((other.name, other.cidr)));
         }
     }
     Ok(None)
 }
 
-/// How many child pools a pool has.
+/// How many child pools a pool has (counted without an index).
 pub(crate) fn children(conn: &Connection, id: i64) -> Result<u64, Error> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM pools WHERE parent_id = ?1")?
+        .prepare_cached("SELECT count(*) FROM pools NOT INDEXED WHERE parent_id = ?1")?
         .query_row([id], |r| r.get(0))?)
 }
 
@@ -460,12 +450,14 @@ pub(crate) fn holding(conn: &Connection, pool_id: i64, addr: Ipv4Addr) -> Result
     Ok(rows.into_iter().map(|(_, a)| a).find(|a| a.last >= addr))
 }
 
-/// Pool names by id (for reports that span pools).
+/// A pool's name by id, from its verified row (for reports that span pools).
 pub(crate) fn pool_name(conn: &Connection, id: i64) -> Result<String, Error> {
-    conn.prepare_cached("SELECT name FROM pools WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| damaged(format!("an allocation names pool id {id}, which does not exist")))
+    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.id = ?1");
+    let raw = conn.prepare_cached(&sql)?.query_row([id], raw_pool).optional()?;
+    match raw.map(verify_pool).transpose()? {
+        Some(row) if row.id == id => Ok(row.def.name),
+        _ => Err(damaged(format!("an allocation names pool id {id}, which is not there"))),
+    }
 }
 
 fn exclusions_text(exclusions: &[Ipv4Net]) -> String {

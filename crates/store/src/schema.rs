@@ -68,19 +68,23 @@ CREATE UNIQUE INDEX allocations_by_owner ON allocations (owner, pool_id) WHERE o
 /// that an existing file is ours and not newer than us. An older file is upgraded.
 pub(crate) fn open(path: &Path) -> Result<Connection, Error> {
     let exists = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    let mut current = false;
     if exists {
         match inspect_recovering(path) {
+            Ok(version) => current = version == SCHEMA_VERSION,
             // No tables and no id: a file another ipam process is creating this instant (its
             // header is written before its schema). `create` waits for that writer, then sees
             // the schema, or creates it.
             Err(Error::NotOurs { reason, .. }) if reason == EMPTY => {}
-            other => {
-                other?;
-            }
+            Err(e) => return Err(e),
         }
     }
     let conn = Connection::open(path).map_err(|e| classify(e, path))?;
     configure(&conn).map_err(|e| e.at(path))?;
+    if current {
+        // Ours and current: no schema work, so no write lock just to open.
+        return Ok(conn);
+    }
     create(conn).map_err(|e| e.at(path))
 }
 
@@ -115,19 +119,21 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, Error> {
         Ok((conn, _)) => conn,
         // A WAL left by a killed writer: recover it where the file can be written, then read.
         Err(Error::Database(e)) if needs_recovery(e.as_ref()) && wal_pending(path) => {
-            inspect_recovering(path).map_err(|_| Error::Database(e))?;
+            inspect_recovering(path)?;
             let conn = read_only_connection(path, false)?;
             inspect(&conn, path)?;
             conn
         }
-        Err(Error::Database(e)) if !wal_pending(path) => {
+        // No shared memory to be had (read-only mount, full disk) and nothing waiting in a WAL.
+        Err(Error::Database(_)) if !wal_pending(path) => {
             let conn = read_only_connection(path, true)?;
-            inspect(&conn, path).map_err(|_| Error::Database(e))?;
+            inspect(&conn, path)?;
             conn
         }
         Err(e) => return Err(e),
     };
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(e, path))?;
     if version < SCHEMA_VERSION {
         // An older file: upgrade it once (a write), then read.
         drop(conn);
@@ -361,7 +367,9 @@ fn upgrade_v1(tx: &Transaction<'_>) -> Result<(), Error> {
     tx.execute_batch("DROP TABLE allocations; DROP TABLE exclusions; DROP TABLE pools;")?;
     tx.execute_batch(SCHEMA_V2)?;
     let mut touched = crate::store::Touched::new();
-    crate::exchange::import_in(tx, &mut touched, &export)
-        .map_err(|e| Error::Import { reason: format!("upgrading a version 1 file: {e}") })?;
+    crate::exchange::import_in(tx, &mut touched, &export).map_err(|e| match e {
+        Error::Import { reason } => Error::Import { reason: format!("upgrading a version 1 file: {reason}") },
+        other => other,
+    })?;
     touched.flush(tx)
 }

@@ -241,6 +241,9 @@ impl PoolState {
     /// Frees exactly `first..=last`, every address of which the chunks must hold.
     pub(crate) fn free(&mut self, conn: &Connection, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
         let name = self.row.def.name.clone();
+        if first > last || !self.row.def.cidr.contains(&first) || !self.row.def.cidr.contains(&last) {
+            return Err(damaged(format!("pool `{name}` records {first}-{last}, which is not inside it")));
+        }
         for idx in self.layout.chunks_of(first, last) {
             let window = self.window(conn, idx)?;
             for block in clip(window.network(), first, last) {
@@ -288,12 +291,23 @@ impl PoolState {
     }
 
     /// Counts one more (or one fewer) allocation row.
-    pub(crate) fn count_rows(&mut self, added: bool) {
-        if added {
-            self.row.allocations += 1;
+    pub(crate) fn count_rows(&mut self, added: bool) -> Result<(), Error> {
+        self.row.allocations = if added {
+            self.row.allocations + 1
         } else {
-            self.row.allocations = self.row.allocations.saturating_sub(1);
-        }
+            let name = &self.row.def.name;
+            self.row
+                .allocations
+                .checked_sub(1)
+                .ok_or_else(|| damaged(format!("pool `{name}`: its row count went below zero")))?
+        };
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Sets where the RoundRobin policy continues.
+    pub(crate) fn set_cursor(&mut self, cursor: Ipv4Addr) {
+        self.row.cursor = cursor;
         self.changed = true;
     }
 

@@ -288,7 +288,7 @@ impl Store {
                 let cidr = row.def.cidr;
                 parent.free(tx, cidr.network(), cidr.broadcast())?;
                 rows::delete_allocation(tx, parent.row.id, cidr.network())?;
-                parent.count_rows(false);
+                parent.count_rows(false)?;
             }
             touched.forget(name);
             rows::delete_pool(tx, row.id)
@@ -362,6 +362,9 @@ impl Store {
 /// A pool's use from its row alone.
 fn use_of(row: &rows::PoolRow) -> Result<PoolUse, Error> {
     let layout = Layout::new(&row.def);
+    if row.summary.len() != layout.chunks() {
+        return Err(crate::damaged(format!("pool `{}`: its summary has the wrong size", row.def.name)));
+    }
     let free = row.capacity.checked_sub(row.allocated).ok_or_else(|| {
         crate::damaged(format!("pool `{}` counts more allocated addresses than it has", row.def.name))
     })?;
@@ -421,7 +424,7 @@ pub(crate) fn add_pool_in(
                 created: now,
             };
             rows::insert_allocation(tx, parent.row.id, &block)?;
-            parent.count_rows(true);
+            parent.count_rows(true)?;
             Some(parent.row.id)
         }
         None => {

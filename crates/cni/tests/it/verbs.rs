@@ -119,37 +119,24 @@ fn status_says_whether_an_add_can_succeed() {
 fn node_blocks_are_per_node_and_honour_exclusions() {
     let dir = scratch("cni-node-block");
     let state = dir.join("state.db");
-    let extra = r#", "node_block": 28, "exclude": ["10.10.0.4/30", "10.10.0.24/29"]"#;
+    let extra = r#", "node_block": 28, "exclude": ["10.10.0.16/28", "10.10.0.36/30"]"#;
     let conf = config("1.0.0", "rail0", &state, "10.10.0.0/24", extra);
-    let mut a: Vec<String> = (0..8)
-        .map(|i| address(&Call::new("ADD", &format!("a{i}"), "net1").on("node-a").run(&conf)))
-        .collect();
-    let b = address(&Call::new("ADD", "b0", "net1").on("node-b").run(&conf));
-    // node-a's /28 is 10.10.0.0/28: .0 (network), .1 (gateway) and .4-.7 (excluded) are never given.
-    assert_eq!(
-        a,
-        [
-            "10.10.0.2",
-            "10.10.0.3",
-            "10.10.0.8",
-            "10.10.0.9",
-            "10.10.0.10",
-            "10.10.0.11",
-            "10.10.0.12",
-            "10.10.0.13"
-        ]
-    );
-    // node-b's block is the next /28, minus its exclusion .24-.31.
-    assert_eq!(b, "10.10.0.16");
-    a.extend(
-        (0..2).map(|i| address(&Call::new("ADD", &format!("a{}", 8 + i), "net1").on("node-a").run(&conf))),
-    );
-    let full = Call::new("ADD", "a10", "net1").on("node-a").run(&conf);
-    error(&full, 100);
+    let add = |pod: &str, node: &str| Call::new("ADD", pod, "net1").on(node).run(&conf);
+    // node-a takes 10.10.0.0/28: .0 (the network) and .1 (the gateway) are never given.
+    let a: Vec<String> = (0..14).map(|i| address(&add(&format!("a{i}"), "node-a"))).collect();
+    let expected: Vec<String> = (2..16).map(|i| format!("10.10.0.{i}")).collect();
+    assert_eq!(a, expected);
+    error(&add("a14", "node-a"), 100);
+    // node-b's block goes around both exclusions: not .16/28, not .32/28 (it holds .36/30).
+    let b: Vec<String> = (0..3).map(|i| address(&add(&format!("b{i}"), "node-b"))).collect();
+    assert_eq!(b, ["10.10.0.48", "10.10.0.49", "10.10.0.50"]);
     let store = Store::open_read_only(&state).unwrap();
     let names: Vec<_> = store.pools().unwrap().into_iter().map(|p| p.def.name).collect();
     assert_eq!(names, ["rail0", "rail0.node-a", "rail0.node-b"]);
     assert!(store.check().unwrap().is_empty());
+    // Changing the exclusions later is refused, not silently half applied.
+    let changed = config("1.0.0", "rail0", &state, "10.10.0.0/24", r#", "node_block": 28"#);
+    error(&Call::new("ADD", "a0", "net1").run(&changed), 7);
 }
 
 #[test]
