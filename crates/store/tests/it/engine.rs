@@ -93,3 +93,34 @@ fn a_damaged_version_1_file_is_refused_and_kept() {
     let rows: i64 = conn.query_row("SELECT count(*) FROM allocations", [], |r| r.get(0)).unwrap();
     assert_eq!((version, rows), (1, 4), "the file changed");
 }
+
+#[test]
+fn cooling_blocks_survive_export_and_import_and_prefix_releases_spare_child_pools() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.set_clock(|| 1_000);
+    store.add_pool(&PoolDef::new("rail", "10.0.0.0/24".parse().unwrap())).unwrap();
+    let child = PoolDef {
+        parent: Some("rail".into()),
+        ..PoolDef::new("rail.node-a", "10.0.0.128/26".parse().unwrap())
+    };
+    store.add_pool(&child).unwrap();
+    store.allocate_many("rail", Request::Next, &["pod-1", "pod-2"]).unwrap();
+    store.release_cooling("rail", &ipam_store::Release::Owner("pod-1".into()), 30).unwrap();
+    // A prefix that every owner matches releases neither the child's block nor the cooling one.
+    let gone = store.release_owned("rail", "", |_| false, 0).unwrap();
+    assert_eq!(gone.iter().map(|a| a.owner.clone().unwrap()).collect::<Vec<_>>(), ["pod-2"]);
+    assert!(store.check().unwrap().is_empty());
+    // The cooling block travels through an export.
+    let export = store.export().unwrap();
+    let mut copy = Store::open_in_memory().unwrap();
+    copy.import(&ipam_store::Export::from_json(&export.to_json()).unwrap()).unwrap();
+    assert_eq!(copy.export().unwrap(), export);
+    // A forged cooldown owner is refused.
+    let forged = export.to_json().replace("cooldown:00000000000000001030:", "cooldown:soon:");
+    let err = copy_of(&forged).unwrap_err();
+    assert!(matches!(err, Error::Import { .. }), "{err}");
+}
+
+fn copy_of(json: &str) -> Result<(), Error> {
+    Store::open_in_memory()?.import(&ipam_store::Export::from_json(json)?)
+}
