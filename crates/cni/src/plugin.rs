@@ -159,6 +159,20 @@ fn open(conf: &NetConf) -> Result<Store, CniError> {
     Store::open(state).map_err(at_state(state))
 }
 
+/// Opens the state for an ADD: the first one on a node creates the file and its directory.
+fn open_creating(conf: &NetConf) -> Result<Store, CniError> {
+    let state = state_path(conf)?;
+    if let Some(dir) = Path::new(state).parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CniError::new(
+                CniError::IO_FAILURE,
+                format!("creating {}: {e}", crate::config::excerpt(&dir.display().to_string())),
+            )
+        })?;
+    }
+    open(conf)
+}
+
 /// Opens an existing state for writing; `None` if there is none yet (nothing is created).
 fn open_existing(conf: &NetConf) -> Result<Option<Store>, CniError> {
     if !Path::new(&conf.ipam.state).exists() {
@@ -183,7 +197,7 @@ fn add(call: &Invocation, conf: &NetConf) -> Result<String, CniError> {
     if call.netns.is_none() {
         return Err(CniError::new(CniError::INVALID_ENVIRONMENT, "CNI_NETNS is missing"));
     }
-    let mut store = open(conf)?;
+    let mut store = open_creating(conf)?;
     let pool = pools::ensure(&mut store, &conf.ipam, &call.node)?;
     let held = store.allocate(&pool, Request::Next, Some(&owner))?;
     let ipam = &conf.ipam;
@@ -274,11 +288,17 @@ fn status(call: &Invocation, conf: &NetConf) -> Result<(), CniError> {
     let store = match open_to_read(conf) {
         Ok(Some(store)) => store,
         Ok(None) => {
-            // ADD will create the state file: its directory must be there and writable.
-            let dir = Path::new(&conf.ipam.state)
+            // ADD will create the state file and its directory: the nearest existing one must be
+            // a writable directory.
+            let mut dir = Path::new(&conf.ipam.state)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
+            while !dir.exists()
+                && let Some(up) = dir.parent().filter(|d| !d.as_os_str().is_empty())
+            {
+                dir = up;
+            }
             let writable = std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && !m.permissions().readonly());
             return if writable {
                 Ok(())

@@ -17,7 +17,8 @@ fn version_lists_what_it_speaks() {
 #[test]
 fn add_is_idempotent_and_shaped_by_the_version() {
     let dir = scratch("cni-add");
-    let state = dir.join("state.db");
+    // The first ADD creates the state's directory too.
+    let state = dir.join("var/lib/ipam-cni/state.db");
     let routes = r#", "routes": [{"dst": "10.200.0.0/16"}, {"dst": "0.0.0.0/0", "gw": "10.10.0.254"}]"#;
     let conf = config("1.0.0", "rail0", &state, "10.10.0.0/24", routes);
     let first = Call::new("ADD", "c1", "net1").run(&conf);
@@ -111,7 +112,9 @@ fn status_says_whether_an_add_can_succeed() {
     error(&Call::new("STATUS", "", "").run(&conf), 50);
     assert!(Call::new("DEL", "c1", "net1").run(&conf).status.success());
     assert!(Call::new("STATUS", "", "").run(&conf).status.success(), "room again");
-    let unreachable = config("1.1.0", "x", &dir.join("no/such/dir/state.db"), "10.10.0.0/24", "");
+    // A state whose directory can never be made: under a regular file.
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    let unreachable = config("1.1.0", "x", &dir.join("a-file/sub/state.db"), "10.10.0.0/24", "");
     error(&Call::new("STATUS", "", "").run(&unreachable), 50);
 }
 
