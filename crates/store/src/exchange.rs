@@ -217,14 +217,13 @@ pub(crate) fn import_in(
                     match a.owner.as_deref() {
                         Some(o) if o.starts_with(CHILD_PREFIX) => continue,
                         // A block in its cooldown keeps it: its owner is exactly what the store wrote.
+                        Some(o) if o.starts_with(COOLDOWN_PREFIX) && is_cooldown_owner(o, a.first) => {}
                         Some(o) if o.starts_with(COOLDOWN_PREFIX) => {
-                            if !is_cooldown_owner(o, a.first) {
-                                return Err(import(format!(
-                                    "{}: `{}` is not a cooldown owner this store writes",
-                                    at(),
-                                    crate::excerpt(o)
-                                )));
-                            }
+                            return Err(import(format!(
+                                "{}: `{}` is not a cooldown owner this store writes",
+                                at(),
+                                crate::excerpt(o)
+                            )));
                         }
                         Some(o) => {
                             check_owner(o).map_err(|e| import(format!("{}: {e}", at())))?;
