@@ -154,8 +154,7 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
             emit(None, &out)
         }
         PoolCommand::Show { name, json } => {
-            let info = store.pool(&name)?;
-            let free = store.free_blocks(&name)?;
+            let (info, free) = store.pool_and_free_blocks(&name)?;
             if json {
                 let value = serde_json::json!({ "pool": info, "free_blocks": free });
                 return emit(
@@ -257,21 +256,25 @@ fn alloc(store: &mut Store, args: &AllocArgs) -> Result<(), Failure> {
 /// The result could not be written: what this command allocated was never delivered, so it
 /// goes back (what owners held before stays theirs), and the command fails.
 fn undeliverable(store: &mut Store, pool: &str, claims: &[Claim], e: &std::io::Error) -> Result<(), Failure> {
-    let mut released = 0;
-    for claim in claims.iter().filter(|c| c.fresh) {
-        let a = &claim.allocation;
-        let target = match a.shape {
-            Shape::Addr => Release::Addr(a.first),
-            Shape::Block => Release::Block(ipnet::Ipv4Net::new(a.first, block_len(a)).expect("a block")),
-            Shape::Range => Release::Range(a.first, a.last),
-        };
-        store.release(pool, &target).map_err(|r| {
-            Failure::Internal(format!("stdout: {e}; releasing what was not delivered failed too: {r}"))
-        })?;
-        released += 1;
-    }
+    let targets: Vec<Release> = claims
+        .iter()
+        .filter(|c| c.fresh)
+        .map(|c| {
+            let a = &c.allocation;
+            match (a.shape, ipnet::Ipv4Net::new(a.first, block_len(a))) {
+                (Shape::Block, Ok(block)) => Release::Block(block),
+                (Shape::Addr, _) => Release::Addr(a.first),
+                _ => Release::Range(a.first, a.last),
+            }
+        })
+        .collect();
+    // One transaction: all of them go back, or (if that fails too) all stay, and we say which.
+    store.release_all(pool, &targets).map_err(|r| {
+        Failure::Internal(format!("stdout: {e}; releasing what was not delivered failed too: {r}"))
+    })?;
     Err(Failure::Internal(format!(
-        "stdout: {e}; the {released} allocation(s) this command made were released again, as they were never delivered"
+        "stdout: {e}; the {} allocation(s) this command made were released again, as they were never delivered",
+        targets.len()
     )))
 }
 

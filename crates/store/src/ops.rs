@@ -142,33 +142,31 @@ impl Store {
         cooldown: u64,
     ) -> Result<Vec<Allocation>, Error> {
         let now = self.now();
+        self.write(|tx, touched| Ok(vec![release_one(tx, touched.pool(tx, pool)?, target, now, cooldown)?]))
+    }
+
+    /// Releases every one of `targets` (as [`Store::release`] does each) in one transaction: all,
+    /// or none when one of them is not there.
+    ///
+    /// ```
+    /// use ipam_store::{Error, PoolDef, Release, Request, Store};
+    ///
+    /// let mut store = Store::open_in_memory()?;
+    /// store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+    /// let a = store.allocate("lab", Request::Next, None)?;
+    /// let b = store.allocate("lab", Request::Next, None)?;
+    /// let missing = Release::Addr("10.9.0.99".parse()?);
+    /// assert!(store.release_all("lab", &[Release::Addr(a.first), missing]).is_err());
+    /// assert_eq!(store.allocations("lab")?.len(), 2); // none
+    /// store.release_all("lab", &[Release::Addr(a.first), Release::Addr(b.first)])?;
+    /// assert!(store.allocations("lab")?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release_all(&mut self, pool: &str, targets: &[Release]) -> Result<Vec<Allocation>, Error> {
+        let now = self.now();
         self.write(|tx, touched| {
             let state = touched.pool(tx, pool)?;
-            let id = state.row.id;
-            let found = match target {
-                Release::Owner(o) => rows::by_owner(tx, id, o)?,
-                Release::Addr(a) => exact(tx, id, *a, *a, Shape::Addr)?,
-                Release::Block(b) => exact(tx, id, b.network(), b.broadcast(), Shape::Block)?,
-                Release::Range(f, l) => exact(tx, id, *f, *l, Shape::Range)?,
-            };
-            let Some(held) = found else {
-                let what = match target {
-                    Release::Addr(a) => a.to_string(),
-                    Release::Block(b) => b.to_string(),
-                    Release::Range(f, l) => format!("{f}-{l}"),
-                    Release::Owner(o) => format!("for owner `{}`", crate::excerpt(o)),
-                };
-                return Err(Error::NoSuchAllocation { pool: pool.to_owned(), what });
-            };
-            if let Some(child) = held.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) {
-                return Err(Error::HeldByChildPool {
-                    pool: pool.to_owned(),
-                    block: held.to_string(),
-                    child: child.to_owned(),
-                });
-            }
-            give_back(tx, state, &held, now, cooldown)?;
-            Ok(vec![held])
+            targets.iter().map(|target| release_one(tx, state, target, now, 0)).collect()
         })
     }
 
@@ -284,6 +282,38 @@ fn claim(
     rows::insert_allocation(conn, state.row.id, &allocation)?;
     state.count_rows(true)?;
     Ok(Claim { allocation, fresh: true })
+}
+
+/// Releases one allocation of `state`'s pool inside a write transaction.
+fn release_one(
+    tx: &Connection,
+    state: &mut PoolState,
+    target: &Release,
+    now: u64,
+    cooldown: u64,
+) -> Result<Allocation, Error> {
+    let pool = state.name().to_owned();
+    let id = state.row.id;
+    let found = match target {
+        Release::Owner(o) => rows::by_owner(tx, id, o)?,
+        Release::Addr(a) => exact(tx, id, *a, *a, Shape::Addr)?,
+        Release::Block(b) => exact(tx, id, b.network(), b.broadcast(), Shape::Block)?,
+        Release::Range(f, l) => exact(tx, id, *f, *l, Shape::Range)?,
+    };
+    let Some(held) = found else {
+        let what = match target {
+            Release::Addr(a) => a.to_string(),
+            Release::Block(b) => b.to_string(),
+            Release::Range(f, l) => format!("{f}-{l}"),
+            Release::Owner(o) => format!("for owner `{}`", crate::excerpt(o)),
+        };
+        return Err(Error::NoSuchAllocation { pool, what });
+    };
+    if let Some(child) = held.owner.as_deref().and_then(|o| o.strip_prefix(CHILD_PREFIX)) {
+        return Err(Error::HeldByChildPool { pool, block: held.to_string(), child: child.to_owned() });
+    }
+    give_back(tx, state, &held, now, cooldown)?;
+    Ok(held)
 }
 
 /// Frees `held` now, or hands it to its cooldown owner until `now + cooldown`.

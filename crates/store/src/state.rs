@@ -168,7 +168,12 @@ impl PoolState {
             match op(window) {
                 // RoundRobin: free space behind the cursor waits until every later chunk was tried.
                 Ok(block) if round_robin && !last_try && idx == cursor_chunk && block.network() < cursor => {
+                    // Put it back, and let the last try (after the wrap) search from the chunk's
+                    // start, as the whole pool's cursor would.
                     window.release_block(block)?;
+                    let bits = window.allocated();
+                    let fresh = self.layout.window_pool(idx, &bits, None)?;
+                    self.windows.insert(idx, fresh);
                 }
                 Ok(block) => {
                     self.row.cursor = after(self.row.def.cidr, block);

@@ -331,6 +331,30 @@ impl Store {
         })
     }
 
+    /// [`Store::pool`] and [`Store::free_blocks`] from one snapshot (what `ipam pool show` prints).
+    ///
+    /// ```
+    /// let mut store = ipam_store::Store::open_in_memory()?;
+    /// store.add_pool(&ipam_store::PoolDef::new("lab", "10.9.0.0/30".parse()?))?;
+    /// let (info, free) = store.pool_and_free_blocks("lab")?;
+    /// assert_eq!((info.stats.free, free.len()), (2, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pool_and_free_blocks(&self, name: &str) -> Result<(PoolInfo, Vec<Ipv4Net>), Error> {
+        self.read(|conn| {
+            let mut state = PoolState::load(conn, name)?;
+            let pool = state.whole(conn)?;
+            let row = &state.row;
+            let info = PoolInfo {
+                def: row.def.clone(),
+                cursor: row.cursor,
+                allocations: row.allocations,
+                stats: pool.stats(),
+            };
+            Ok((info, pool.free_blocks().collect()))
+        })
+    }
+
     /// A pool's definition, from its row alone.
     ///
     /// ```
