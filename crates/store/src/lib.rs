@@ -2,10 +2,13 @@
 //!
 //! A [`Store`] keeps pool definitions and every allocation (with an optional owner and its
 //! creation time) in an embedded SQLite database (bundled: no system library needed), in WAL mode
-//! with `synchronous = FULL`. Each pool's allocator is an [`ipam_core::Pool`] rebuilt from the file
-//! and kept in memory; every mutation is one immediate transaction, so several processes can
-//! share one file: they wait for each other, never double-allocate, and never see
-//! "database is locked".
+//! with `synchronous = FULL`. Each pool's bitmap is kept in the file in chunks of 2^16 addresses,
+//! with a summary byte per chunk in the pool's row, so a command reads only the chunks it touches
+//! and lets an [`ipam_core::Pool`] over that window choose. Every mutation is one immediate
+//! transaction, so several processes can share one file: they wait for each other and never
+//! double-allocate; readers ([`Store::open_read_only`]) never wait for writers. Every row read
+//! back is checked against its checksum and the counts kept beside it: a damaged file is refused
+//! ([`Error::Damaged`]), never trusted.
 //!
 //! ```
 //! use ipam_store::{PoolDef, Release, Request, Store};
@@ -19,9 +22,10 @@
 //! ```
 //!
 //! # Organization
-//! - [`Store`]: open, pools ([`PoolDef`], [`PoolInfo`]), [`Request`] / [`Release`] of
-//!   [`Allocation`]s, [`Store::export`] / [`Store::import`] ([`Export`]), [`Store::reconcile`]
-//!   ([`Reconcile`], [`parse_seen`]) and [`Store::apply`] for an `ipam plan` ([`Applied`]).
+//! - [`Store`]: open, pools ([`PoolDef`], [`PoolInfo`], [`PoolUse`]), [`Request`] / [`Release`]
+//!   of [`Allocation`]s (one, or many owners at once: [`Claim`]), lookups ([`Found`], [`Held`]),
+//!   [`Store::export`] / [`Store::import`] ([`Export`]), [`Store::reconcile`] ([`Reconcile`],
+//!   [`parse_seen`]), [`Store::apply`] for an `ipam plan` ([`Applied`]) and [`Store::check`].
 //! - [`Error`]: one typed error; a failed mutation changes nothing.
 //!
 //! The schema is versioned (`PRAGMA user_version`) and marked as ours (`PRAGMA application_id`);
