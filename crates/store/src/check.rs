@@ -5,12 +5,12 @@ use roaring::RoaringBitmap;
 use crate::Error;
 use crate::model::CHILD_PREFIX;
 use crate::ops::counted_allocations;
-use crate::rows;
+use crate::rows::{self, Rows};
 use crate::state::PoolState;
 use crate::store::Store;
 
 impl Store {
-    /// Checks everything: SQLite's `integrity_check` of every page, every row against its
+    /// Checks everything: the database's own check of its storage (SQLite's `integrity_check`), every row against its
     /// checksum, every pool's chunks against its summary and counters, every allocation against
     /// the allocator's bitmap, and every child pool against its block in the parent. Returns what
     /// is wrong; empty means the state is sound.
@@ -26,14 +26,7 @@ impl Store {
     /// ```
     pub fn check(&self) -> Result<Vec<String>, Error> {
         self.read(|conn| {
-            let mut problems = Vec::new();
-            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-            for line in stmt.query_map([], |r| r.get::<_, String>(0))? {
-                let line = line?;
-                if line != "ok" {
-                    problems.push(format!("sqlite: {line}"));
-                }
-            }
+            let mut problems = conn.integrity()?;
             let pools = match rows::all_pools(conn) {
                 Ok(pools) => pools,
                 Err(e) => {
@@ -51,7 +44,7 @@ impl Store {
     }
 }
 
-fn check_pool(conn: &rusqlite::Connection, row: rows::PoolRow) -> Result<(), Error> {
+fn check_pool(conn: &dyn Rows, row: rows::PoolRow) -> Result<(), Error> {
     let name = row.def.name.clone();
     let bad = |what: String| crate::damaged(format!("pool `{name}`: {what}"));
     let allocations = counted_allocations(conn, &row)?;

@@ -155,6 +155,33 @@ pub enum Error {
         /// Why it is not an address.
         source: ipam_core::parse::ParseError,
     },
+    /// A PostgreSQL URL given to a build without the `postgres` feature.
+    #[error("this build of ipam has no PostgreSQL support (build ipam-store with the `postgres` feature)")]
+    NoPostgres,
+    /// The database server cannot be reached (down, restarting, refused us). Nothing was
+    /// changed; the next call connects again.
+    #[error(
+        "{location}: cannot reach the database ({reason}); nothing was changed, try again when it is back"
+    )]
+    Unreachable {
+        /// The database, as its URL without the password.
+        location: String,
+        /// What the connection reported.
+        reason: String,
+    },
+    /// Other writers kept winning the same rows: the transaction was run again `attempts` times
+    /// and gave up. Nothing was changed.
+    #[error(
+        "{location}: gave up after {attempts} attempts, other writers kept changing the same rows ({reason})"
+    )]
+    Contended {
+        /// The database, as its URL without the password.
+        location: String,
+        /// How many times the transaction ran.
+        attempts: u32,
+        /// The last conflict, as the database reported it.
+        reason: String,
+    },
     /// The database failed (disk full, I/O error...). The cause is kept as a source; its type
     /// is the backend's and not part of this API.
     #[error("state file: {0}")]
@@ -179,6 +206,15 @@ impl Error {
 #[doc(hidden)]
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
+        Error::Database(Box::new(e))
+    }
+}
+
+// The PostgreSQL binding's errors, likewise hidden.
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Error {
         Error::Database(Box::new(e))
     }
 }

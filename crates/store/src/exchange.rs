@@ -12,7 +12,7 @@ use crate::model::{
     is_cooldown_owner,
 };
 use crate::ops::counted_allocations;
-use crate::rows;
+use crate::rows::{self, Rows};
 use crate::store::{Store, add_pool_in};
 
 /// The format version of [`Export`].
@@ -162,7 +162,7 @@ impl Store {
 
 /// Import inside a write transaction (also the upgrade of an old file).
 pub(crate) fn import_in(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &dyn Rows,
     touched: &mut crate::store::Touched,
     export: &Export,
 ) -> Result<(), Error> {

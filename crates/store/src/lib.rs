@@ -40,9 +40,12 @@ mod find;
 mod layout;
 mod model;
 mod ops;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod reconcile;
 mod rows;
 mod schema;
+mod sqlite_rows;
 mod state;
 mod store;
 mod v1;

@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use rusqlite::Connection;
+use crate::rows::Rows;
 use serde::Serialize;
 
 use crate::model::{Allocation, CHILD_PREFIX, Release, Request, Shape, check_owner, cooldown_owner};
@@ -235,7 +235,7 @@ impl Store {
 }
 
 /// A pool's allocations, refused unless their number and size match the pool's counters.
-pub(crate) fn counted_allocations(conn: &Connection, row: &rows::PoolRow) -> Result<Vec<Allocation>, Error> {
+pub(crate) fn counted_allocations(conn: &dyn Rows, row: &rows::PoolRow) -> Result<Vec<Allocation>, Error> {
     let all = rows::allocations(conn, row.id)?;
     let addresses: u64 = all.iter().map(Allocation::size).sum();
     if all.len() as u64 != row.allocations || addresses != row.allocated {
@@ -253,7 +253,7 @@ pub(crate) fn counted_allocations(conn: &Connection, row: &rows::PoolRow) -> Res
 
 /// One owner's claim inside a write transaction.
 fn claim(
-    conn: &Connection,
+    conn: &dyn Rows,
     state: &mut PoolState,
     request: Request,
     owner: Option<&str>,
@@ -286,7 +286,7 @@ fn claim(
 
 /// Releases one allocation of `state`'s pool inside a write transaction.
 fn release_one(
-    tx: &Connection,
+    tx: &dyn Rows,
     state: &mut PoolState,
     target: &Release,
     now: u64,
@@ -318,7 +318,7 @@ fn release_one(
 
 /// Frees `held` now, or hands it to its cooldown owner until `now + cooldown`.
 fn give_back(
-    conn: &Connection,
+    conn: &dyn Rows,
     state: &mut PoolState,
     held: &Allocation,
     now: u64,
@@ -339,7 +339,7 @@ fn give_back(
 }
 
 /// Frees the pool's blocks whose cooldown has ended (before an allocation looks for space).
-fn expire_cooldowns(conn: &Connection, state: &mut PoolState, now: u64) -> Result<(), Error> {
+fn expire_cooldowns(conn: &dyn Rows, state: &mut PoolState, now: u64) -> Result<(), Error> {
     for held in rows::cooled(conn, state.row.id, now)? {
         rows::delete_allocation(conn, state.row.id, held.first)?;
         state.free(conn, held.first, held.last)?;
@@ -361,7 +361,7 @@ fn fits(held: &Allocation, request: Request) -> bool {
 
 /// The allocation of exactly this shape and extent.
 fn exact(
-    conn: &Connection,
+    conn: &dyn Rows,
     pool_id: i64,
     first: Ipv4Addr,
     last: Ipv4Addr,

@@ -1,11 +1,11 @@
-//! The SQLite backend's rows: every statement the store runs, and the checksum of every row it
-//! reads back. Nothing here decides anything; `state.rs` and the commands do.
+//! The backend seam: what the store asks of a database ([`Rows`]), and the checks every row read
+//! back goes through, whichever database it came from. Each backend's SQL lives in its own
+//! module (`sqlite_rows.rs`, `postgres/rows.rs`); nothing there decides anything, and nothing
+//! here knows SQL.
 
 use std::net::Ipv4Addr;
 
-use ipam_core::Policy;
 use ipnet::Ipv4Net;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::checksum::Sum;
 use crate::model::{Allocation, PoolDef, Shape};
@@ -31,7 +31,7 @@ pub(crate) struct PoolRow {
 }
 
 impl PoolRow {
-    fn checksum(&self) -> i64 {
+    pub(crate) fn checksum(&self) -> i64 {
         let d = &self.def;
         Sum::new("pool")
             .int(self.id)
@@ -51,49 +51,131 @@ impl PoolRow {
             .bytes(&self.summary)
             .finish()
     }
+
+    /// The pool's exclusions as stored: CIDRs separated by spaces.
+    pub(crate) fn exclusions_text(&self) -> String {
+        exclusions_text(&self.def.exclusions)
+    }
 }
 
-const POOL_COLUMNS: &str =
-    "p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
-    p.exclusions, p.policy, p.parent_id, NULL, p.cursor, p.changes, p.capacity, p.allocated,
-    p.allocations, p.summary, p.checksum";
+/// A pool's row as a backend read it, before it is checked.
+pub(crate) struct RawPool {
+    pub(crate) row: PoolRow,
+    pub(crate) exclusions: String,
+    pub(crate) policy: String,
+    pub(crate) checksum: i64,
+}
+
+/// An allocation's row as a backend read it, before it is checked.
+pub(crate) struct RawAllocation {
+    pub(crate) pool_id: i64,
+    pub(crate) first: u32,
+    pub(crate) last: u32,
+    pub(crate) shape: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) created: u64,
+    pub(crate) checksum: i64,
+}
+
+/// Which pool rows to read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PoolsBy<'a> {
+    /// By name, through the name index. In a write transaction the backend locks the row until
+    /// the commit: this is the lock that serialises writers of one pool.
+    Name(&'a str),
+    /// By id (never locked: a child's parent is read for its name only).
+    Id(i64),
+    /// Every pool, by name.
+    All,
+    /// Pools whose network contains the address, widest first.
+    Containing(Ipv4Addr),
+    /// Every root pool, read without an index.
+    Roots,
+}
+
+/// Which pool rows to count, without an index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CountPools<'a> {
+    Named(&'a str),
+    All,
+    ChildrenOf(i64),
+}
+
+/// Which allocation rows to read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AllocationsBy<'a> {
+    /// A pool's, lowest first.
+    Pool(i64),
+    /// What an owner holds in a pool.
+    Owner(i64, &'a str),
+    /// What an owner holds in every pool, by pool id and address.
+    OwnerEverywhere(&'a str),
+    /// A pool's rows whose owner is in `from..=to` (`to` included only if `inclusive`).
+    OwnerBetween { pool_id: i64, from: &'a str, to: &'a str, inclusive: bool },
+    /// The row starting at the address.
+    At(i64, Ipv4Addr),
+    /// The last row starting at or below the address.
+    AtOrBelow(i64, Ipv4Addr),
+}
+
+/// What the store asks of a database, inside one transaction. Implemented by each backend; every
+/// rule of the store is written once, against this.
+pub(crate) trait Rows {
+    fn pools(&self, by: PoolsBy<'_>) -> Result<Vec<RawPool>, Error>;
+    fn count_pools(&self, by: CountPools<'_>) -> Result<u64, Error>;
+    /// Inserts a pool's row (checksum still 0) and returns its id.
+    fn insert_pool(&self, row: &PoolRow) -> Result<i64, Error>;
+    /// Writes a pool's cursor, counters, summary and checksum.
+    fn update_pool(&self, row: &PoolRow, checksum: i64) -> Result<(), Error>;
+    /// Deletes a pool with its chunks and allocations.
+    fn delete_pool(&self, id: i64) -> Result<(), Error>;
+    /// A chunk's (count, serialized bitmap, checksum).
+    fn chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>, i64)>, Error>;
+    fn chunk_indices(&self, pool_id: i64) -> Result<Vec<usize>, Error>;
+    fn put_chunk(&self, pool_id: i64, idx: usize, used: u64, bits: &[u8], checksum: i64)
+    -> Result<(), Error>;
+    fn delete_chunk(&self, pool_id: i64, idx: usize) -> Result<(), Error>;
+    fn allocations(&self, by: AllocationsBy<'_>) -> Result<Vec<RawAllocation>, Error>;
+    fn insert_allocation(&self, pool_id: i64, a: &Allocation, checksum: i64) -> Result<(), Error>;
+    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error>;
+    /// What the database's own check of its storage reports (empty: nothing wrong).
+    fn integrity(&self) -> Result<Vec<String>, Error>;
+}
 
 /// A pool's row by name, verified.
-pub(crate) fn pool_by_name(conn: &Connection, name: &str) -> Result<Option<PoolRow>, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.name = ?1");
-    let raw = conn.prepare_cached(&sql)?.query_row([name], raw_pool).optional()?;
-    match raw.map(verify_pool).transpose()? {
-        Some(row) if row.def.name != name => {
+pub(crate) fn pool_by_name(db: &dyn Rows, name: &str) -> Result<Option<PoolRow>, Error> {
+    let found = db.pools(PoolsBy::Name(name))?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    match <[PoolRow; 1]>::try_from(found) {
+        Ok([row]) if row.def.name != name => {
             Err(damaged(format!("the pool index leads `{name}` to `{}`", row.def.name)))
         }
-        Some(mut row) => {
+        Ok([mut row]) => {
             // The parent's name comes from the parent's own verified row.
             if let Some(parent_id) = row.parent_id {
-                let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.id = ?1");
-                let parent = conn.prepare_cached(&sql)?.query_row([parent_id], raw_pool).optional()?;
-                let parent = parent.map(verify_pool).transpose()?.filter(|p| p.id == parent_id);
+                let parent =
+                    db.pools(PoolsBy::Id(parent_id))?.into_iter().next().map(verify_pool).transpose()?;
                 let parent = parent
+                    .filter(|p| p.id == parent_id)
                     .ok_or_else(|| damaged(format!("pool `{name}` names a parent that is not there")))?;
                 row.def.parent = Some(parent.def.name);
             }
             Ok(Some(row))
         }
-        None => {
+        Err(found) if found.is_empty() => {
             // A miss is rare and cheap to confirm without the index, which damage could hide it from.
-            let there: i64 = conn
-                .prepare_cached("SELECT count(*) FROM pools NOT INDEXED WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))?;
-            if there > 0 { Err(damaged(format!("the pool index has lost pool `{name}`"))) } else { Ok(None) }
+            if db.count_pools(CountPools::Named(name))? > 0 {
+                Err(damaged(format!("the pool index has lost pool `{name}`")))
+            } else {
+                Ok(None)
+            }
         }
+        Err(_) => Err(damaged(format!("the pool index leads `{name}` to several rows"))),
     }
 }
 
 /// Every pool's row, by name, verified.
-pub(crate) fn all_pools(conn: &Connection) -> Result<Vec<PoolRow>, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p ORDER BY p.name");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let raws = stmt.query_map([], raw_pool)?.collect::<Result<Vec<_>, _>>()?;
-    let mut rows = raws.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+pub(crate) fn all_pools(db: &dyn Rows) -> Result<Vec<PoolRow>, Error> {
+    let mut rows = db.pools(PoolsBy::All)?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
     let names: std::collections::HashMap<i64, String> =
         rows.iter().map(|r| (r.id, r.def.name.clone())).collect();
     for row in &mut rows {
@@ -104,34 +186,28 @@ pub(crate) fn all_pools(conn: &Connection) -> Result<Vec<PoolRow>, Error> {
             })?);
         }
     }
-    let count: i64 =
-        conn.prepare_cached("SELECT count(*) FROM pools NOT INDEXED")?.query_row([], |r| r.get(0))?;
-    if rows.windows(2).any(|w| w[0].def.name >= w[1].def.name) || count != rows.len() as i64 {
+    let count = db.count_pools(CountPools::All)?;
+    if rows.windows(2).any(|w| w[0].def.name >= w[1].def.name) || count != rows.len() as u64 {
         return Err(damaged("the list of pools does not check out".into()));
     }
     Ok(rows)
 }
 
 /// Pools whose network contains `addr`, widest first.
-pub(crate) fn pools_containing(conn: &Connection, addr: Ipv4Addr) -> Result<Vec<PoolRow>, Error> {
-    // Every pool containing `addr` starts at or below it (a range scan of the network index).
-    let sql = format!(
-        "SELECT {POOL_COLUMNS} FROM pools p
-         WHERE p.network <= ?1 AND p.network + (1 << (32 - p.prefix_len)) > ?1 ORDER BY p.prefix_len"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let raws = stmt.query_map([u32::from(addr)], raw_pool)?.collect::<Result<Vec<_>, _>>()?;
-    raws.into_iter().map(verify_pool).collect()
+pub(crate) fn pools_containing(db: &dyn Rows, addr: Ipv4Addr) -> Result<Vec<PoolRow>, Error> {
+    let rows =
+        db.pools(PoolsBy::Containing(addr))?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    if rows.iter().any(|r| !r.def.cidr.contains(&addr)) {
+        return Err(damaged(format!("the pool index leads {addr} to a pool that does not contain it")));
+    }
+    Ok(rows)
 }
 
 /// The root pool (if any) that overlaps `cidr`. Every root row is read and verified, not looked
 /// up through an index that damage could make miss one: creating a root pool is rare.
-pub(crate) fn root_overlapping(conn: &Connection, cidr: Ipv4Net) -> Result<Option<(String, Ipv4Net)>, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p NOT INDEXED WHERE p.parent_id IS NULL");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let raws = stmt.query_map([], raw_pool)?.collect::<Result<Vec<_>, _>>()?;
-    for row in raws.into_iter().map(verify_pool) {
-        let other = row?.def;
+pub(crate) fn root_overlapping(db: &dyn Rows, cidr: Ipv4Net) -> Result<Option<(String, Ipv4Net)>, Error> {
+    for raw in db.pools(PoolsBy::Roots)? {
+        let other = verify_pool(raw)?.def;
         if other.cidr.contains(&cidr) || cidr.contains(&other.cidr) {
             return Ok(Some((other.name, other.cidr)));
         }
@@ -140,39 +216,12 @@ pub(crate) fn root_overlapping(conn: &Connection, cidr: Ipv4Net) -> Result<Optio
 }
 
 /// How many child pools a pool has (counted without an index).
-pub(crate) fn children(conn: &Connection, id: i64) -> Result<u64, Error> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM pools NOT INDEXED WHERE parent_id = ?1")?
-        .query_row([id], |r| r.get(0))?)
+pub(crate) fn children(db: &dyn Rows, id: i64) -> Result<u64, Error> {
+    db.count_pools(CountPools::ChildrenOf(id))
 }
 
-type RawPool = (PoolRow, Option<String>, String, String, i64);
-
-fn raw_pool(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawPool> {
-    let def = PoolDef {
-        name: r.get(1)?,
-        cidr: net(r.get(2)?, r.get(3)?),
-        gateway: r.get(4)?,
-        network_broadcast: r.get(5)?,
-        exclusions: Vec::new(),
-        policy: Policy::FirstFit,
-        parent: r.get(9)?,
-    };
-    let row = PoolRow {
-        id: r.get(0)?,
-        def,
-        parent_id: r.get(8)?,
-        cursor: Ipv4Addr::from(r.get::<_, u32>(10)?),
-        changes: r.get(11)?,
-        capacity: r.get(12)?,
-        allocated: r.get(13)?,
-        allocations: r.get(14)?,
-        summary: r.get(15)?,
-    };
-    Ok((row, r.get(9)?, r.get(6)?, r.get(7)?, r.get(16)?))
-}
-
-fn verify_pool((mut row, _, exclusions, policy, checksum): RawPool) -> Result<PoolRow, Error> {
+fn verify_pool(raw: RawPool) -> Result<PoolRow, Error> {
+    let RawPool { mut row, exclusions, policy, checksum } = raw;
     let name = row.def.name.clone();
     row.def.policy = policy.parse().map_err(|_| damaged(format!("pool `{name}` has an unknown policy")))?;
     row.def.exclusions = exclusions
@@ -187,58 +236,19 @@ fn verify_pool((mut row, _, exclusions, policy, checksum): RawPool) -> Result<Po
 }
 
 /// Inserts a new pool row and returns its id.
-pub(crate) fn insert_pool(conn: &Connection, row: &mut PoolRow) -> Result<i64, Error> {
-    let d = &row.def;
-    conn.prepare_cached(
-        "INSERT INTO pools (name, network, prefix_len, reserve_gateway, reserve_network_broadcast, exclusions,
-            policy, parent_id, cursor, changes, capacity, allocated, allocations, summary, checksum)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
-    )?
-    .execute(params![
-        d.name,
-        u32::from(d.cidr.network()),
-        d.cidr.prefix_len(),
-        d.gateway,
-        d.network_broadcast,
-        exclusions_text(&d.exclusions),
-        d.policy.to_string(),
-        row.parent_id,
-        u32::from(row.cursor),
-        row.changes,
-        to_i64(row.capacity),
-        to_i64(row.allocated),
-        to_i64(row.allocations),
-        row.summary,
-    ])?;
-    row.id = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE pools SET checksum = ?2 WHERE id = ?1")?
-        .execute(params![row.id, row.checksum()])?;
+pub(crate) fn insert_pool(db: &dyn Rows, row: &mut PoolRow) -> Result<i64, Error> {
+    row.id = db.insert_pool(row)?;
+    db.update_pool(row, row.checksum())?;
     Ok(row.id)
 }
 
 /// Writes a pool's counters, cursor and summary back.
-pub(crate) fn update_pool(conn: &Connection, row: &PoolRow) -> Result<(), Error> {
-    conn.prepare_cached(
-        "UPDATE pools SET cursor = ?2, changes = ?3, allocated = ?4, allocations = ?5, summary = ?6, checksum = ?7
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        row.id,
-        u32::from(row.cursor),
-        row.changes,
-        to_i64(row.allocated),
-        to_i64(row.allocations),
-        row.summary,
-        row.checksum()
-    ])?;
-    Ok(())
+pub(crate) fn update_pool(db: &dyn Rows, row: &PoolRow) -> Result<(), Error> {
+    db.update_pool(row, row.checksum())
 }
 
-pub(crate) fn delete_pool(conn: &Connection, id: i64) -> Result<(), Error> {
-    conn.prepare_cached("DELETE FROM allocations WHERE pool_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM pools WHERE id = ?1")?.execute([id])?;
-    Ok(())
+pub(crate) fn delete_pool(db: &dyn Rows, id: i64) -> Result<(), Error> {
+    db.delete_pool(id)
 }
 
 fn chunk_checksum(pool_id: i64, idx: usize, used: u64, bits: &[u8]) -> i64 {
@@ -246,14 +256,8 @@ fn chunk_checksum(pool_id: i64, idx: usize, used: u64, bits: &[u8]) -> i64 {
 }
 
 /// A chunk's serialized bitmap and count, verified; `None` if it has no row.
-pub(crate) fn chunk(conn: &Connection, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>)>, Error> {
-    let row = conn
-        .prepare_cached("SELECT used, bits, checksum FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
-        .query_row(params![pool_id, to_i64(idx as u64)], |r| {
-            Ok((r.get::<_, u64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
-        })
-        .optional()?;
-    match row {
+pub(crate) fn chunk(db: &dyn Rows, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>)>, Error> {
+    match db.chunk(pool_id, idx)? {
         Some((used, bits, sum)) if sum == chunk_checksum(pool_id, idx, used, &bits) => Ok(Some((used, bits))),
         Some(_) => Err(damaged(format!("chunk {idx} of pool id {pool_id} does not match its checksum"))),
         None => Ok(None),
@@ -261,36 +265,22 @@ pub(crate) fn chunk(conn: &Connection, pool_id: i64, idx: usize) -> Result<Optio
 }
 
 /// The indices of a pool's stored chunks.
-pub(crate) fn chunk_indices(conn: &Connection, pool_id: i64) -> Result<Vec<usize>, Error> {
-    let mut stmt = conn.prepare_cached("SELECT idx FROM chunks WHERE pool_id = ?1 ORDER BY idx")?;
-    let rows = stmt.query_map([pool_id], |r| r.get::<_, u64>(0))?;
-    rows.map(|r| Ok(usize::try_from(r?).unwrap_or(usize::MAX))).collect()
+pub(crate) fn chunk_indices(db: &dyn Rows, pool_id: i64) -> Result<Vec<usize>, Error> {
+    db.chunk_indices(pool_id)
 }
 
 pub(crate) fn put_chunk(
-    conn: &Connection,
+    db: &dyn Rows,
     pool_id: i64,
     idx: usize,
     used: u64,
     bits: &[u8],
 ) -> Result<(), Error> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO chunks (pool_id, idx, used, bits, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        pool_id,
-        to_i64(idx as u64),
-        to_i64(used),
-        bits,
-        chunk_checksum(pool_id, idx, used, bits)
-    ])?;
-    Ok(())
+    db.put_chunk(pool_id, idx, used, bits, chunk_checksum(pool_id, idx, used, bits))
 }
 
-pub(crate) fn delete_chunk(conn: &Connection, pool_id: i64, idx: usize) -> Result<(), Error> {
-    conn.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
-        .execute(params![pool_id, to_i64(idx as u64)])?;
-    Ok(())
+pub(crate) fn delete_chunk(db: &dyn Rows, pool_id: i64, idx: usize) -> Result<(), Error> {
+    db.delete_chunk(pool_id, idx)
 }
 
 fn allocation_checksum(pool_id: i64, a: &Allocation) -> i64 {
@@ -304,62 +294,29 @@ fn allocation_checksum(pool_id: i64, a: &Allocation) -> i64 {
         .finish()
 }
 
-pub(crate) fn insert_allocation(conn: &Connection, pool_id: i64, a: &Allocation) -> Result<(), Error> {
-    conn.prepare_cached(
-        "INSERT INTO allocations (pool_id, first, last, shape, owner, created, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        pool_id,
-        u32::from(a.first),
-        u32::from(a.last),
-        a.shape.as_str(),
-        a.owner,
-        to_i64(a.created),
-        allocation_checksum(pool_id, a)
-    ])?;
-    Ok(())
+pub(crate) fn insert_allocation(db: &dyn Rows, pool_id: i64, a: &Allocation) -> Result<(), Error> {
+    db.insert_allocation(pool_id, a, allocation_checksum(pool_id, a))
 }
 
-pub(crate) fn delete_allocation(conn: &Connection, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
-    conn.prepare_cached("DELETE FROM allocations WHERE pool_id = ?1 AND first = ?2")?
-        .execute(params![pool_id, u32::from(first)])?;
-    Ok(())
+pub(crate) fn delete_allocation(db: &dyn Rows, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
+    db.delete_allocation(pool_id, first)
 }
 
-const ALLOCATION_COLUMNS: &str = "pool_id, first, last, shape, owner, created, checksum";
-
-fn allocations_where(
-    conn: &Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<(i64, Allocation)>, Error> {
-    let sql = format!("SELECT {ALLOCATION_COLUMNS} FROM allocations WHERE {condition}");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let raws = stmt
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, u32>(1)?,
-                r.get::<_, u32>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, u64>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    raws.into_iter()
-        .map(|(pool_id, first, last, shape, owner, created, sum)| {
-            let shape = Shape::parse(&shape)
+fn allocations_by(db: &dyn Rows, by: AllocationsBy<'_>) -> Result<Vec<(i64, Allocation)>, Error> {
+    db.allocations(by)?
+        .into_iter()
+        .map(|raw| {
+            let pool_id = raw.pool_id;
+            let shape = Shape::parse(&raw.shape)
                 .ok_or_else(|| damaged(format!("an allocation of pool id {pool_id} has no known shape")))?;
             let a = Allocation {
-                first: Ipv4Addr::from(first),
-                last: Ipv4Addr::from(last),
+                first: Ipv4Addr::from(raw.first),
+                last: Ipv4Addr::from(raw.last),
                 shape,
-                owner,
-                created,
+                owner: raw.owner,
+                created: raw.created,
             };
-            if sum != allocation_checksum(pool_id, &a) || first > last {
+            if raw.checksum != allocation_checksum(pool_id, &a) || raw.first > raw.last {
                 return Err(damaged(format!(
                     "allocation {a} of pool id {pool_id} does not match its checksum"
                 )));
@@ -370,8 +327,8 @@ fn allocations_where(
 }
 
 /// Every allocation of a pool, lowest first.
-pub(crate) fn allocations(conn: &Connection, pool_id: i64) -> Result<Vec<Allocation>, Error> {
-    let rows = allocations_where(conn, "pool_id = ?1 ORDER BY first", [pool_id])?;
+pub(crate) fn allocations(db: &dyn Rows, pool_id: i64) -> Result<Vec<Allocation>, Error> {
+    let rows = allocations_by(db, AllocationsBy::Pool(pool_id))?;
     let in_order = rows.windows(2).all(|w| w[0].1.last < w[1].1.first);
     if !in_order || rows.iter().any(|(id, _)| *id != pool_id) {
         return Err(damaged(format!("the allocations of pool id {pool_id} do not check out")));
@@ -380,50 +337,56 @@ pub(crate) fn allocations(conn: &Connection, pool_id: i64) -> Result<Vec<Allocat
 }
 
 /// What an owner holds in a pool.
-pub(crate) fn by_owner(conn: &Connection, pool_id: i64, owner: &str) -> Result<Option<Allocation>, Error> {
-    let rows = allocations_where(conn, "owner = ?2 AND pool_id = ?1", params![pool_id, owner])?;
+pub(crate) fn by_owner(db: &dyn Rows, pool_id: i64, owner: &str) -> Result<Option<Allocation>, Error> {
+    let rows = allocations_by(db, AllocationsBy::Owner(pool_id, owner))?;
     one(rows, pool_id, |a| a.owner.as_deref() == Some(owner))
 }
 
 /// What an owner holds in every pool, as (pool id, allocation).
-pub(crate) fn everywhere_by_owner(conn: &Connection, owner: &str) -> Result<Vec<(i64, Allocation)>, Error> {
-    allocations_where(conn, "owner = ?1 ORDER BY pool_id, first", [owner])
+pub(crate) fn everywhere_by_owner(db: &dyn Rows, owner: &str) -> Result<Vec<(i64, Allocation)>, Error> {
+    let rows = allocations_by(db, AllocationsBy::OwnerEverywhere(owner))?;
+    if rows.iter().any(|(_, a)| a.owner.as_deref() != Some(owner)) {
+        return Err(damaged(format!("the owner index leads `{}` to the wrong rows", crate::excerpt(owner))));
+    }
+    Ok(rows)
 }
 
 /// A pool's blocks whose cooldown ended at or before `now`.
-pub(crate) fn cooled(conn: &Connection, pool_id: i64, now: u64) -> Result<Vec<Allocation>, Error> {
-    let (from, to) =
-        (crate::model::COOLDOWN_PREFIX.to_owned(), format!("{}{now:020}:~", crate::model::COOLDOWN_PREFIX));
-    let rows =
-        allocations_where(conn, "owner >= ?2 AND owner <= ?3 AND pool_id = ?1", params![pool_id, from, to])?;
-    if rows.iter().any(|(id, a)| {
-        *id != pool_id || !a.owner.as_deref().is_some_and(|o| o >= from.as_str() && o <= to.as_str())
-    }) {
-        return Err(damaged(format!("the owner index of pool id {pool_id} leads to the wrong rows")));
-    }
-    Ok(rows.into_iter().map(|(_, a)| a).collect())
+pub(crate) fn cooled(db: &dyn Rows, pool_id: i64, now: u64) -> Result<Vec<Allocation>, Error> {
+    let from = crate::model::COOLDOWN_PREFIX;
+    let to = format!("{from}{now:020}:~");
+    owned_between(db, pool_id, from, &to, true)
 }
 
 /// The allocations of a pool whose owner starts with `prefix`.
-pub(crate) fn owned_with_prefix(
-    conn: &Connection,
-    pool_id: i64,
-    prefix: &str,
-) -> Result<Vec<Allocation>, Error> {
+pub(crate) fn owned_with_prefix(db: &dyn Rows, pool_id: i64, prefix: &str) -> Result<Vec<Allocation>, Error> {
     // Owners between the prefix and the prefix followed by the highest character.
     let to = format!("{prefix}\u{10FFFF}");
-    let rows =
-        allocations_where(conn, "owner >= ?2 AND owner < ?3 AND pool_id = ?1", params![pool_id, prefix, to])?;
-    if rows.iter().any(|(id, a)| *id != pool_id || !a.owner.as_deref().is_some_and(|o| o.starts_with(prefix)))
-    {
+    let rows = owned_between(db, pool_id, prefix, &to, false)?;
+    if rows.iter().any(|a| !a.owner.as_deref().is_some_and(|o| o.starts_with(prefix))) {
+        return Err(damaged(format!("the owner index of pool id {pool_id} leads to the wrong rows")));
+    }
+    Ok(rows)
+}
+
+fn owned_between(
+    db: &dyn Rows,
+    pool_id: i64,
+    from: &str,
+    to: &str,
+    inclusive: bool,
+) -> Result<Vec<Allocation>, Error> {
+    let rows = allocations_by(db, AllocationsBy::OwnerBetween { pool_id, from, to, inclusive })?;
+    let within = |o: &str| o >= from && if inclusive { o <= to } else { o < to };
+    if rows.iter().any(|(id, a)| *id != pool_id || !a.owner.as_deref().is_some_and(within)) {
         return Err(damaged(format!("the owner index of pool id {pool_id} leads to the wrong rows")));
     }
     Ok(rows.into_iter().map(|(_, a)| a).collect())
 }
 
 /// The allocation starting at `first`.
-pub(crate) fn at(conn: &Connection, pool_id: i64, first: Ipv4Addr) -> Result<Option<Allocation>, Error> {
-    let rows = allocations_where(conn, "pool_id = ?1 AND first = ?2", params![pool_id, u32::from(first)])?;
+pub(crate) fn at(db: &dyn Rows, pool_id: i64, first: Ipv4Addr) -> Result<Option<Allocation>, Error> {
+    let rows = allocations_by(db, AllocationsBy::At(pool_id, first))?;
     one(rows, pool_id, |a| a.first == first)
 }
 
@@ -441,20 +404,17 @@ fn one(
 }
 
 /// The allocation holding `addr`, if any: the last one starting at or below it.
-pub(crate) fn holding(conn: &Connection, pool_id: i64, addr: Ipv4Addr) -> Result<Option<Allocation>, Error> {
-    let rows = allocations_where(
-        conn,
-        "pool_id = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1",
-        params![pool_id, u32::from(addr)],
-    )?;
+pub(crate) fn holding(db: &dyn Rows, pool_id: i64, addr: Ipv4Addr) -> Result<Option<Allocation>, Error> {
+    let rows = allocations_by(db, AllocationsBy::AtOrBelow(pool_id, addr))?;
+    if rows.len() > 1 || rows.iter().any(|(id, a)| *id != pool_id || a.first > addr) {
+        return Err(damaged(format!("an index of pool id {pool_id}'s allocations leads to the wrong rows")));
+    }
     Ok(rows.into_iter().map(|(_, a)| a).find(|a| a.last >= addr))
 }
 
 /// A pool's name by id, from its verified row (for reports that span pools).
-pub(crate) fn pool_name(conn: &Connection, id: i64) -> Result<String, Error> {
-    let sql = format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.id = ?1");
-    let raw = conn.prepare_cached(&sql)?.query_row([id], raw_pool).optional()?;
-    match raw.map(verify_pool).transpose()? {
+pub(crate) fn pool_name(db: &dyn Rows, id: i64) -> Result<String, Error> {
+    match db.pools(PoolsBy::Id(id))?.into_iter().next().map(verify_pool).transpose()? {
         Some(row) if row.id == id => Ok(row.def.name),
         _ => Err(damaged(format!("an allocation names pool id {id}, which is not there"))),
     }
@@ -464,12 +424,12 @@ fn exclusions_text(exclusions: &[Ipv4Net]) -> String {
     exclusions.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
-/// A network from its stored integers (the schema's CHECKs keep them in range).
+/// A network from its stored integers (the schemas' CHECKs keep them in range).
 pub(crate) fn net(network: u32, prefix_len: u8) -> Ipv4Net {
     Ipv4Net::new(Ipv4Addr::from(network), prefix_len.min(32)).expect("prefix length clamped to 32").trunc()
 }
 
-/// Counts as SQLite integers (every count here is far below 2^63).
+/// Counts as SQL integers (every count here is far below 2^63).
 pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

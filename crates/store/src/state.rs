@@ -7,10 +7,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
+use crate::rows::Rows;
 use ipam_core::{Policy, Pool};
 use ipnet::Ipv4Net;
 use roaring::RoaringBitmap;
-use rusqlite::Connection;
 
 use crate::layout::{CHUNK_ORDER, Layout, NONE_FREE, STORED, cover, free_order};
 use crate::model::{PoolDef, Request, Shape};
@@ -28,7 +28,7 @@ pub(crate) struct PoolState {
 
 impl PoolState {
     /// The pool named `name`, with no chunk read yet.
-    pub(crate) fn load(conn: &Connection, name: &str) -> Result<PoolState, Error> {
+    pub(crate) fn load(conn: &dyn Rows, name: &str) -> Result<PoolState, Error> {
         let row = rows::pool_by_name(conn, name)?
             .ok_or_else(|| Error::NoSuchPool { name: crate::excerpt(name) })?;
         PoolState::from_row(row)
@@ -67,7 +67,7 @@ impl PoolState {
     }
 
     /// The allocator of chunk `idx`, read and verified on first use.
-    fn window(&mut self, conn: &Connection, idx: usize) -> Result<&mut Pool, Error> {
+    fn window(&mut self, conn: &dyn Rows, idx: usize) -> Result<&mut Pool, Error> {
         if !self.windows.contains_key(&idx) {
             let pool = self.read_window(conn, idx)?;
             self.windows.insert(idx, pool);
@@ -75,7 +75,7 @@ impl PoolState {
         Ok(self.windows.get_mut(&idx).expect("inserted above"))
     }
 
-    fn read_window(&self, conn: &Connection, idx: usize) -> Result<Pool, Error> {
+    fn read_window(&self, conn: &dyn Rows, idx: usize) -> Result<Pool, Error> {
         let name = &self.row.def.name;
         let stored = self.row.summary[idx] & STORED != 0;
         let bits = match rows::chunk(conn, self.row.id, idx)? {
@@ -114,7 +114,7 @@ impl PoolState {
     /// Allocates what `request` asks for; returns its first and last address and shape.
     pub(crate) fn allocate(
         &mut self,
-        conn: &Connection,
+        conn: &dyn Rows,
         request: Request,
     ) -> Result<(Ipv4Addr, Ipv4Addr, Shape), Error> {
         let net = self.row.def.cidr;
@@ -155,7 +155,7 @@ impl PoolState {
     /// Tries the chunks that can hold a block of `order`, in the policy's order, until `op` succeeds.
     fn choose(
         &mut self,
-        conn: &Connection,
+        conn: &dyn Rows,
         order: u32,
         mut op: impl FnMut(&mut Pool) -> Result<Ipv4Net, ipam_core::Error>,
     ) -> Result<Ipv4Net, Error> {
@@ -214,7 +214,7 @@ impl PoolState {
     }
 
     /// A block larger than a chunk: aligned whole chunks, every one entirely free.
-    fn take_whole_chunks(&mut self, conn: &Connection, order: u32) -> Result<Ipv4Net, Error> {
+    fn take_whole_chunks(&mut self, conn: &dyn Rows, order: u32) -> Result<Ipv4Net, Error> {
         let step = 1usize << (order - CHUNK_ORDER);
         let whole = |s: &Self, idx: usize| (idx..idx + step).all(|i| u32::from(s.avail(i)) == CHUNK_ORDER);
         let found = self.candidates(order, step).into_iter().find(|&idx| whole(self, idx));
@@ -229,7 +229,7 @@ impl PoolState {
     }
 
     /// Takes exactly `first..=last`, every address of which must be free and unreserved.
-    pub(crate) fn take(&mut self, conn: &Connection, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
+    pub(crate) fn take(&mut self, conn: &dyn Rows, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
         self.check_inside(first)?;
         self.check_inside(last)?;
         for idx in self.layout.chunks_of(first, last) {
@@ -244,7 +244,7 @@ impl PoolState {
     }
 
     /// Frees exactly `first..=last`, every address of which the chunks must hold.
-    pub(crate) fn free(&mut self, conn: &Connection, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
+    pub(crate) fn free(&mut self, conn: &dyn Rows, first: Ipv4Addr, last: Ipv4Addr) -> Result<(), Error> {
         let name = self.row.def.name.clone();
         if first > last || !self.row.def.cidr.contains(&first) || !self.row.def.cidr.contains(&last) {
             return Err(damaged(format!("pool `{name}` records {first}-{last}, which is not inside it")));
@@ -275,7 +275,7 @@ impl PoolState {
     }
 
     /// The whole pool as one allocator (every stored chunk read): for ranges, reports and checks.
-    pub(crate) fn whole(&mut self, conn: &Connection) -> Result<Pool, Error> {
+    pub(crate) fn whole(&mut self, conn: &dyn Rows) -> Result<Pool, Error> {
         let stored: Vec<usize> =
             (0..self.layout.chunks()).filter(|&i| self.row.summary[i] & STORED != 0).collect();
         let on_file = rows::chunk_indices(conn, self.row.id)?;
@@ -317,7 +317,7 @@ impl PoolState {
     }
 
     /// Writes the touched chunks and the pool's row.
-    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), Error> {
+    pub(crate) fn flush(&mut self, conn: &dyn Rows) -> Result<(), Error> {
         if !self.changed {
             return Ok(());
         }

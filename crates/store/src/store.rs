@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::layout::{CHUNK_ORDER, Layout, NONE_FREE, STORED};
 use crate::model::{CHILD_PREFIX, PoolDef, PoolInfo, PoolUse, check_name};
-use crate::rows;
+use crate::rows::{self, Rows};
 use crate::state::PoolState;
 use crate::{Error, schema};
 
@@ -37,9 +37,17 @@ use crate::{Error, schema};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Store {
-    pub(crate) conn: Connection,
-    pub(crate) path: PathBuf,
+    backend: Backend,
     clock: Clock,
+}
+
+/// Where the state lives.
+enum Backend {
+    /// A file (or memory), and the path errors name.
+    Sqlite { conn: Connection, path: PathBuf },
+    /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<crate::postgres::Database>),
 }
 
 /// Where a store reads the time: seconds since the Unix epoch.
@@ -59,7 +67,7 @@ impl Touched {
     }
 
     /// The pool named `name` as this transaction sees it.
-    pub(crate) fn pool(&mut self, conn: &Connection, name: &str) -> Result<&mut PoolState, Error> {
+    pub(crate) fn pool(&mut self, conn: &dyn Rows, name: &str) -> Result<&mut PoolState, Error> {
         if !self.0.contains_key(name) {
             let state = PoolState::load(conn, name)?;
             self.0.insert(name.to_owned(), state);
@@ -76,17 +84,10 @@ impl Touched {
     }
 
     /// Writes every touched pool.
-    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), Error> {
+    pub(crate) fn flush(&mut self, conn: &dyn Rows) -> Result<(), Error> {
         for state in self.0.values_mut() {
             state.flush(conn)?;
         }
-        Ok(())
-    }
-
-    /// Writes every touched pool and commits.
-    pub(crate) fn commit(mut self, tx: Transaction<'_>) -> Result<(), Error> {
-        self.flush(&tx)?;
-        tx.commit()?;
         Ok(())
     }
 }
@@ -107,7 +108,10 @@ impl Store {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Store, Error> {
         let path = path.as_ref();
-        Ok(Store { conn: schema::open(path)?, path: path.to_owned(), clock: Box::new(system_clock) })
+        if let Some(url) = postgres_url(path) {
+            return Store::open_postgres(url, false);
+        }
+        Ok(Store::sqlite(schema::open(path)?, path))
     }
 
     /// Opens an existing state file for reading only: no lock that a writer waits for, nothing
@@ -123,11 +127,10 @@ impl Store {
     /// ```
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, Error> {
         let path = path.as_ref();
-        Ok(Store {
-            conn: schema::open_read_only(path)?,
-            path: path.to_owned(),
-            clock: Box::new(system_clock),
-        })
+        if let Some(url) = postgres_url(path) {
+            return Store::open_postgres(url, true);
+        }
+        Ok(Store::sqlite(schema::open_read_only(path)?, path))
     }
 
     /// A store that lives in memory only (tests, examples).
@@ -138,11 +141,38 @@ impl Store {
     /// # Ok::<(), ipam_store::Error>(())
     /// ```
     pub fn open_in_memory() -> Result<Store, Error> {
-        Ok(Store {
-            conn: schema::open_in_memory()?,
-            path: PathBuf::from(":memory:"),
-            clock: Box::new(system_clock),
-        })
+        Ok(Store::sqlite(schema::open_in_memory()?, Path::new(":memory:")))
+    }
+
+    fn sqlite(conn: Connection, path: &Path) -> Store {
+        Store { backend: Backend::Sqlite { conn, path: path.to_owned() }, clock: Box::new(system_clock) }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(url: &str, read_only: bool) -> Result<Store, Error> {
+        let database = crate::postgres::Database::open(url, read_only)?;
+        Ok(Store { backend: Backend::Postgres(Box::new(database)), clock: Box::new(system_clock) })
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres(_url: &str, _read_only: bool) -> Result<Store, Error> {
+        Err(Error::NoPostgres)
+    }
+
+    /// Where the state lives, as errors and logs name it: the file's path, or the database's URL
+    /// without its password.
+    ///
+    /// ```
+    /// let store = ipam_store::Store::open_in_memory()?;
+    /// assert_eq!(store.location(), ":memory:");
+    /// # Ok::<(), ipam_store::Error>(())
+    /// ```
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => path.display().to_string(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(db) => db.location().to_owned(),
+        }
     }
 
     /// Sets the clock the store reads: creation times and cooldowns (seconds since the Unix
@@ -166,28 +196,47 @@ impl Store {
         (self.clock)()
     }
 
-    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): all of it commits, or none.
+    /// Runs `f` in one write transaction: all of it commits, or none. SQLite: `BEGIN
+    /// IMMEDIATE`, one writer at a time. PostgreSQL: each pool's row is locked as `f` first
+    /// touches it, and a transaction that lost a race (serialization failure, deadlock, or a
+    /// constraint that another writer got to first) is run again, a bounded number of times.
     pub(crate) fn write<T>(
         &mut self,
-        f: impl FnOnce(&Transaction<'_>, &mut Touched) -> Result<T, Error>,
+        mut f: impl FnMut(&dyn Rows, &mut Touched) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| schema::classify(e, &path))?;
-        let mut touched = Touched::new();
-        let value = f(&tx, &mut touched).map_err(|e| e.at(&path))?;
-        touched.commit(tx).map_err(|e| e.at(&path))?;
-        Ok(value)
+        match &mut self.backend {
+            Backend::Sqlite { conn, path } => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| schema::classify(e, path))?;
+                let mut touched = Touched::new();
+                let value = f(&*tx, &mut touched).map_err(|e| e.at(path))?;
+                touched.flush(&*tx).map_err(|e| e.at(path))?;
+                tx.commit().map_err(|e| schema::classify(e, path))?;
+                Ok(value)
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(db) => db.write(|rows| {
+                let mut touched = Touched::new();
+                let value = f(rows, &mut touched)?;
+                touched.flush(rows)?;
+                Ok(value)
+            }),
+        }
     }
 
     /// Runs `f` on one consistent snapshot (a read transaction: writers go on meanwhile).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| schema::classify(e, &self.path))?;
-        let value = f(&tx).map_err(|e| e.at(&self.path))?;
-        tx.finish()?;
-        Ok(value)
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Rows) -> Result<T, Error>) -> Result<T, Error> {
+        match &self.backend {
+            Backend::Sqlite { conn, path } => {
+                let tx = conn.unchecked_transaction().map_err(|e| schema::classify(e, path))?;
+                let value = f(&*tx).map_err(|e| e.at(path))?;
+                tx.finish()?;
+                Ok(value)
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(db) => db.read(f),
+        }
     }
 
     /// Creates a pool. A root pool may not overlap another root pool; a pool with a `parent` takes
@@ -232,7 +281,7 @@ impl Store {
         parent: &str,
         name: &str,
         prefix_len: u8,
-        define: impl FnOnce(Ipv4Net) -> PoolDef,
+        define: impl Fn(Ipv4Net) -> PoolDef,
     ) -> Result<PoolDef, Error> {
         let now = self.now();
         self.write(|tx, touched| {
@@ -383,6 +432,11 @@ impl Store {
     }
 }
 
+/// The URL in `location`, if it names a PostgreSQL database.
+fn postgres_url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
 /// A pool's use from its row alone.
 fn use_of(row: &rows::PoolRow) -> Result<PoolUse, Error> {
     let layout = Layout::new(&row.def);
@@ -426,7 +480,7 @@ fn largest_free(layout: &Layout, summary: &[u8]) -> Option<u8> {
 
 /// Creates a pool inside a write transaction (shared by `add_pool`, `import` and `apply`).
 pub(crate) fn add_pool_in(
-    tx: &Transaction<'_>,
+    tx: &dyn Rows,
     touched: &mut Touched,
     def: &PoolDef,
     now: u64,

@@ -1,0 +1,306 @@
+//! The PostgreSQL backend's statements ([`Rows`] for one transaction). Addresses are `bigint`
+//! (a `u32` does not fit `integer`); statements are prepared once per connection.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use ipam_core::Policy;
+use postgres::types::ToSql;
+use postgres::{Statement, Transaction};
+
+use crate::Error;
+use crate::model::{Allocation, PoolDef};
+use crate::rows::{AllocationsBy, CountPools, PoolRow, PoolsBy, RawAllocation, RawPool, Rows, net, to_i64};
+
+/// Prepared statements of one connection, by their text.
+pub(crate) type Statements = HashMap<&'static str, Statement>;
+
+/// One transaction of the PostgreSQL backend.
+pub(crate) struct PgRows<'a, 'c> {
+    tx: RefCell<Transaction<'c>>,
+    statements: &'a RefCell<Statements>,
+    /// A write transaction: pools read by name are locked until the commit.
+    write: bool,
+}
+
+impl<'a, 'c> PgRows<'a, 'c> {
+    pub(crate) fn new(tx: Transaction<'c>, statements: &'a RefCell<Statements>, write: bool) -> Self {
+        PgRows { tx: RefCell::new(tx), statements, write }
+    }
+
+    pub(crate) fn commit(self) -> Result<(), Error> {
+        Ok(self.tx.into_inner().commit()?)
+    }
+
+    fn statement(&self, sql: &'static str) -> Result<Statement, Error> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.borrow_mut().prepare(sql)?;
+        self.statements.borrow_mut().insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>, Error> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.borrow_mut().query(&statement, params)?)
+    }
+
+    fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.borrow_mut().execute(&statement, params)?)
+    }
+}
+
+macro_rules! pool_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
+                p.exclusions, p.policy, p.parent_id, p.cursor, p.changes, p.capacity, p.allocated,
+                p.allocations, p.summary, p.checksum FROM pools p ",
+            $tail
+        )
+    };
+}
+
+macro_rules! allocation_select {
+    ($tail:literal) => {
+        concat!("SELECT pool_id, first, last, shape, owner, created, checksum FROM allocations WHERE ", $tail)
+    };
+}
+
+fn address(value: i64) -> Result<u32, Error> {
+    u32::try_from(value).map_err(|_| crate::damaged(format!("{value} is not an IPv4 address")))
+}
+
+fn count(value: i64) -> Result<u64, Error> {
+    u64::try_from(value).map_err(|_| crate::damaged(format!("a negative count ({value})")))
+}
+
+fn raw_pool(r: &postgres::Row) -> Result<RawPool, Error> {
+    let prefix_len = u8::try_from(r.try_get::<_, i16>(3)?).unwrap_or(u8::MAX);
+    let def = PoolDef {
+        name: r.try_get(1)?,
+        cidr: net(address(r.try_get(2)?)?, prefix_len),
+        gateway: r.try_get(4)?,
+        network_broadcast: r.try_get(5)?,
+        exclusions: Vec::new(),
+        policy: Policy::FirstFit,
+        parent: None,
+    };
+    let row = PoolRow {
+        id: r.try_get(0)?,
+        def,
+        parent_id: r.try_get(8)?,
+        cursor: Ipv4Addr::from(address(r.try_get(9)?)?),
+        changes: r.try_get(10)?,
+        capacity: count(r.try_get(11)?)?,
+        allocated: count(r.try_get(12)?)?,
+        allocations: count(r.try_get(13)?)?,
+        summary: r.try_get(14)?,
+    };
+    Ok(RawPool { row, exclusions: r.try_get(6)?, policy: r.try_get(7)?, checksum: r.try_get(15)? })
+}
+
+fn raw_allocation(r: &postgres::Row) -> Result<RawAllocation, Error> {
+    Ok(RawAllocation {
+        pool_id: r.try_get(0)?,
+        first: address(r.try_get(1)?)?,
+        last: address(r.try_get(2)?)?,
+        shape: r.try_get(3)?,
+        owner: r.try_get(4)?,
+        created: count(r.try_get(5)?)?,
+        checksum: r.try_get(6)?,
+    })
+}
+
+fn int(addr: Ipv4Addr) -> i64 {
+    i64::from(u32::from(addr))
+}
+
+impl Rows for PgRows<'_, '_> {
+    fn pools(&self, by: PoolsBy<'_>) -> Result<Vec<RawPool>, Error> {
+        let rows = match by {
+            // The lock that serialises the writers of one pool (and only of that pool).
+            PoolsBy::Name(name) if self.write => {
+                self.query(pool_select!("WHERE p.name = $1 FOR UPDATE"), &[&name])?
+            }
+            PoolsBy::Name(name) => self.query(pool_select!("WHERE p.name = $1"), &[&name])?,
+            PoolsBy::Id(id) => self.query(pool_select!("WHERE p.id = $1"), &[&id])?,
+            PoolsBy::All => self.query(pool_select!("ORDER BY p.name"), &[])?,
+            PoolsBy::Containing(addr) => self.query(
+                pool_select!(
+                    "WHERE p.network <= $1 AND p.network + (1::bigint << (32 - p.prefix_len)) > $1
+                     ORDER BY p.prefix_len"
+                ),
+                &[&int(addr)],
+            )?,
+            PoolsBy::Roots => {
+                if self.write {
+                    // Two controllers creating overlapping root pools would each see no overlap:
+                    // root creations take turns ("IPAM" as the lock's key).
+                    self.query("SELECT pg_advisory_xact_lock(1229996365)", &[])?;
+                }
+                self.query(pool_select!("WHERE p.parent_id IS NULL"), &[])?
+            }
+        };
+        rows.iter().map(raw_pool).collect()
+    }
+
+    fn count_pools(&self, by: CountPools<'_>) -> Result<u64, Error> {
+        let rows = match by {
+            CountPools::Named(name) => self.query("SELECT count(*) FROM pools WHERE name = $1", &[&name])?,
+            CountPools::All => self.query("SELECT count(*) FROM pools", &[])?,
+            CountPools::ChildrenOf(id) => {
+                self.query("SELECT count(*) FROM pools WHERE parent_id = $1", &[&id])?
+            }
+        };
+        let row = rows.first().ok_or_else(|| crate::damaged("count(*) returned no row".into()))?;
+        count(row.try_get(0)?)
+    }
+
+    fn insert_pool(&self, row: &PoolRow) -> Result<i64, Error> {
+        let d = &row.def;
+        let rows = self.query(
+            "INSERT INTO pools (name, network, prefix_len, reserve_gateway, reserve_network_broadcast, exclusions,
+                policy, parent_id, cursor, changes, capacity, allocated, allocations, summary, checksum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0) RETURNING id",
+            &[
+                &d.name,
+                &int(d.cidr.network()),
+                &i16::from(d.cidr.prefix_len()),
+                &d.gateway,
+                &d.network_broadcast,
+                &row.exclusions_text(),
+                &d.policy.to_string(),
+                &row.parent_id,
+                &int(row.cursor),
+                &row.changes,
+                &to_i64(row.capacity),
+                &to_i64(row.allocated),
+                &to_i64(row.allocations),
+                &row.summary,
+            ],
+        )?;
+        let row = rows.first().ok_or_else(|| crate::damaged("INSERT returned no id".into()))?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn update_pool(&self, row: &PoolRow, checksum: i64) -> Result<(), Error> {
+        self.execute(
+            "UPDATE pools SET cursor = $2, changes = $3, allocated = $4, allocations = $5, summary = $6, checksum = $7
+             WHERE id = $1",
+            &[
+                &row.id,
+                &int(row.cursor),
+                &row.changes,
+                &to_i64(row.allocated),
+                &to_i64(row.allocations),
+                &row.summary,
+                &checksum,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_pool(&self, id: i64) -> Result<(), Error> {
+        self.execute("DELETE FROM allocations WHERE pool_id = $1", &[&id])?;
+        self.execute("DELETE FROM chunks WHERE pool_id = $1", &[&id])?;
+        self.execute("DELETE FROM pools WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>, i64)>, Error> {
+        let rows = self.query(
+            "SELECT used, bits, checksum FROM chunks WHERE pool_id = $1 AND idx = $2",
+            &[&pool_id, &to_i64(idx as u64)],
+        )?;
+        rows.first().map(|r| Ok((count(r.try_get(0)?)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+    }
+
+    fn chunk_indices(&self, pool_id: i64) -> Result<Vec<usize>, Error> {
+        let rows = self.query("SELECT idx FROM chunks WHERE pool_id = $1 ORDER BY idx", &[&pool_id])?;
+        rows.iter().map(|r| Ok(usize::try_from(r.try_get::<_, i64>(0)?).unwrap_or(usize::MAX))).collect()
+    }
+
+    fn put_chunk(
+        &self,
+        pool_id: i64,
+        idx: usize,
+        used: u64,
+        bits: &[u8],
+        checksum: i64,
+    ) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO chunks (pool_id, idx, used, bits, checksum) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (pool_id, idx) DO UPDATE SET used = $3, bits = $4, checksum = $5",
+            &[&pool_id, &to_i64(idx as u64), &to_i64(used), &bits, &checksum],
+        )?;
+        Ok(())
+    }
+
+    fn delete_chunk(&self, pool_id: i64, idx: usize) -> Result<(), Error> {
+        self.execute("DELETE FROM chunks WHERE pool_id = $1 AND idx = $2", &[&pool_id, &to_i64(idx as u64)])?;
+        Ok(())
+    }
+
+    fn allocations(&self, by: AllocationsBy<'_>) -> Result<Vec<RawAllocation>, Error> {
+        let rows = match by {
+            AllocationsBy::Pool(id) => {
+                self.query(allocation_select!("pool_id = $1 ORDER BY first"), &[&id])?
+            }
+            AllocationsBy::Owner(id, owner) => {
+                self.query(allocation_select!("owner = $2 AND pool_id = $1"), &[&id, &owner])?
+            }
+            AllocationsBy::OwnerEverywhere(owner) => {
+                self.query(allocation_select!("owner = $1 ORDER BY pool_id, first"), &[&owner])?
+            }
+            // Owners compare byte by byte, as in SQLite: the column is `COLLATE "C"`.
+            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: true } => self.query(
+                allocation_select!("pool_id = $1 AND owner >= $2 AND owner <= $3 ORDER BY first"),
+                &[&pool_id, &from, &to],
+            )?,
+            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: false } => self.query(
+                allocation_select!("pool_id = $1 AND owner >= $2 AND owner < $3 ORDER BY first"),
+                &[&pool_id, &from, &to],
+            )?,
+            AllocationsBy::At(id, first) => {
+                self.query(allocation_select!("pool_id = $1 AND first = $2"), &[&id, &int(first)])?
+            }
+            AllocationsBy::AtOrBelow(id, addr) => self.query(
+                allocation_select!("pool_id = $1 AND first <= $2 ORDER BY first DESC LIMIT 1"),
+                &[&id, &int(addr)],
+            )?,
+        };
+        rows.iter().map(raw_allocation).collect()
+    }
+
+    fn insert_allocation(&self, pool_id: i64, a: &Allocation, checksum: i64) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO allocations (pool_id, first, last, shape, owner, created, checksum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &pool_id,
+                &int(a.first),
+                &int(a.last),
+                &a.shape.as_str(),
+                &a.owner,
+                &to_i64(a.created),
+                &checksum,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
+        self.execute("DELETE FROM allocations WHERE pool_id = $1 AND first = $2", &[&pool_id, &int(first)])?;
+        Ok(())
+    }
+
+    fn integrity(&self) -> Result<Vec<String>, Error> {
+        // PostgreSQL checks its own pages as it reads them (and their checksums, where the
+        // cluster was initialised with them); the rows are checked by the store as they are read.
+        Ok(Vec::new())
+    }
+}
