@@ -94,9 +94,10 @@ fn a_damaged_version_1_file_is_refused_and_kept() {
     assert_eq!((version, rows), (1, 4), "the file changed");
 }
 
-#[test]
-fn cooling_blocks_survive_export_and_import_and_prefix_releases_spare_child_pools() {
-    let mut store = Store::open_in_memory().unwrap();
+pub(crate) fn cooling_blocks_survive_export_and_import_and_prefix_releases_spare_child_pools(
+    b: &crate::backend::Backend,
+) {
+    let mut store = b.fresh();
     store.set_clock(|| 1_000);
     store.add_pool(&PoolDef::new("rail", "10.0.0.0/24".parse().unwrap())).unwrap();
     let child = PoolDef {
@@ -112,15 +113,11 @@ fn cooling_blocks_survive_export_and_import_and_prefix_releases_spare_child_pool
     assert!(store.check().unwrap().is_empty());
     // The cooling block travels through an export.
     let export = store.export().unwrap();
-    let mut copy = Store::open_in_memory().unwrap();
+    let mut copy = b.fresh();
     copy.import(&ipam_store::Export::from_json(&export.to_json()).unwrap()).unwrap();
     assert_eq!(copy.export().unwrap(), export);
     // A forged cooldown owner is refused.
     let forged = export.to_json().replace("cooldown:00000000000000001030:", "cooldown:soon:");
-    let err = copy_of(&forged).unwrap_err();
+    let err = b.fresh().import(&ipam_store::Export::from_json(&forged).unwrap()).unwrap_err();
     assert!(matches!(err, Error::Import { .. }), "{err}");
-}
-
-fn copy_of(json: &str) -> Result<(), Error> {
-    Store::open_in_memory()?.import(&ipam_store::Export::from_json(json)?)
 }

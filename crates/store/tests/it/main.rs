@@ -1,12 +1,16 @@
 //! ipam-store's integration tests: one binary, one module per concern.
 
 mod against_core;
+mod backend;
 mod bad_files;
 mod bit_flips;
 mod engine;
 mod fuzz_regressions;
 mod pools;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod round_trip;
+mod suite;
 
 /// A fresh directory for state files.
 fn scratch(name: &str) -> std::path::PathBuf {

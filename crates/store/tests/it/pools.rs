@@ -3,15 +3,16 @@
 use ipam_core::Policy;
 use ipam_store::{Error, PoolDef, Release, Request, Store};
 
-fn store_with(name: &str, cidr: &str) -> Store {
-    let mut store = Store::open_in_memory().unwrap();
+use crate::backend::Backend;
+
+fn store_with(b: &Backend, name: &str, cidr: &str) -> Store {
+    let mut store = b.fresh();
     store.add_pool(&PoolDef::new(name, cidr.parse().unwrap())).unwrap();
     store
 }
 
-#[test]
-fn every_request_shape_is_recorded_and_released() {
-    let mut store = store_with("lab", "10.9.0.0/24");
+pub(crate) fn every_request_shape_is_recorded_and_released(b: &Backend) {
+    let mut store = store_with(b, "lab", "10.9.0.0/24");
     let one = store.allocate("lab", Request::Next, None).unwrap();
     let given = store.allocate("lab", Request::Addr("10.9.0.200".parse().unwrap()), None).unwrap();
     let block = store.allocate("lab", Request::Block(28), None).unwrap();
@@ -30,9 +31,8 @@ fn every_request_shape_is_recorded_and_released() {
     assert_eq!(store.allocations("lab").unwrap(), vec![one]);
 }
 
-#[test]
-fn owners_are_idempotent_and_exclusive() {
-    let mut store = store_with("lab", "10.9.0.0/24");
+pub(crate) fn owners_are_idempotent_and_exclusive(b: &Backend) {
+    let mut store = store_with(b, "lab", "10.9.0.0/24");
     let a = store.allocate("lab", Request::Next, Some("node-1")).unwrap();
     assert_eq!(store.allocate("lab", Request::Next, Some("node-1")).unwrap(), a);
     let other = store.allocate("lab", Request::Block(30), Some("node-1")).unwrap_err();
@@ -46,10 +46,8 @@ fn owners_are_idempotent_and_exclusive() {
     assert_eq!(store.allocations("lab").unwrap().len(), 1);
 }
 
-#[test]
-fn round_robin_cursor_survives_reopening() {
-    let dir = super::scratch("cursor");
-    let path = dir.join("state.db");
+pub(crate) fn round_robin_cursor_survives_reopening(b: &Backend) {
+    let path = b.location();
     let mut store = Store::open(&path).unwrap();
     store
         .add_pool(&PoolDef {
@@ -65,9 +63,8 @@ fn round_robin_cursor_survives_reopening() {
     assert_ne!(a.first, b.first, "no immediate reuse across processes");
 }
 
-#[test]
-fn child_pools_are_blocks_of_their_parent() {
-    let mut store = store_with("dc", "10.0.0.0/16");
+pub(crate) fn child_pools_are_blocks_of_their_parent(b: &Backend) {
+    let mut store = store_with(b, "dc", "10.0.0.0/16");
     let rack =
         PoolDef { parent: Some("dc".into()), ..PoolDef::new("rack-1", "10.0.4.0/24".parse().unwrap()) };
     store.add_pool(&rack).unwrap();
@@ -86,9 +83,8 @@ fn child_pools_are_blocks_of_their_parent() {
     assert!(store.allocations("dc").unwrap().is_empty(), "the block went back");
 }
 
-#[test]
-fn bad_pools_are_refused_with_their_reason() {
-    let mut store = store_with("a", "10.0.0.0/16");
+pub(crate) fn bad_pools_are_refused_with_their_reason(b: &Backend) {
+    let mut store = store_with(b, "a", "10.0.0.0/16");
     type Case = (PoolDef, fn(&Error) -> bool);
     let cases: Vec<Case> = vec![
         (PoolDef::new("a", "10.9.0.0/24".parse().unwrap()), |e| matches!(e, Error::PoolExists { .. })),
@@ -109,9 +105,8 @@ fn bad_pools_are_refused_with_their_reason() {
     assert_eq!(store.pools().unwrap().len(), 1, "nothing half-created");
 }
 
-#[test]
-fn a_failed_allocation_leaves_file_and_memory_as_they_were() {
-    let mut store = store_with("tiny", "10.0.0.0/30");
+pub(crate) fn a_failed_allocation_leaves_file_and_memory_as_they_were(b: &Backend) {
+    let mut store = store_with(b, "tiny", "10.0.0.0/30");
     store.allocate("tiny", Request::Next, None).unwrap();
     store.allocate("tiny", Request::Next, None).unwrap();
     let before = store.export().unwrap();
@@ -125,10 +120,8 @@ fn a_failed_allocation_leaves_file_and_memory_as_they_were() {
     assert_eq!(store.allocate("tiny", Request::Next, None).unwrap().to_string(), "10.0.0.1");
 }
 
-#[test]
-fn another_connection_sees_changes_and_the_cache_follows() {
-    let dir = super::scratch("two-connections");
-    let path = dir.join("state.db");
+pub(crate) fn another_connection_sees_changes_and_the_cache_follows(b: &Backend) {
+    let path = b.location();
     let mut one = Store::open(&path).unwrap();
     one.add_pool(&PoolDef::new("p", "10.3.0.0/29".parse().unwrap())).unwrap();
     let mut two = Store::open(&path).unwrap();
@@ -140,9 +133,8 @@ fn another_connection_sees_changes_and_the_cache_follows() {
     assert!(one.allocate("p", Request::Next, None).is_err());
 }
 
-#[test]
-fn reconcile_finds_conflicts_and_leaks() {
-    let mut store = store_with("lab", "10.9.0.0/24");
+pub(crate) fn reconcile_finds_conflicts_and_leaks(b: &Backend) {
+    let mut store = store_with(b, "lab", "10.9.0.0/24");
     for a in ["10.9.0.10", "10.9.0.11", "10.9.0.12"] {
         store.allocate("lab", Request::Addr(a.parse().unwrap()), None).unwrap();
     }
@@ -156,10 +148,9 @@ fn reconcile_finds_conflicts_and_leaks() {
     assert_eq!(store.allocations("lab").unwrap().len(), 3, "leaks are reported, never freed");
 }
 
-#[test]
-fn applying_a_plan_creates_its_pools_once() {
+pub(crate) fn applying_a_plan_creates_its_pools_once(b: &Backend) {
     let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024)).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = b.fresh();
     let applied = store.apply(&plan).unwrap();
     assert_eq!(applied.created.len(), plan.segments.len() + plan.aggregates.len());
     assert_eq!(store.apply(&plan).unwrap().created.len(), 0);
@@ -169,7 +160,7 @@ fn applying_a_plan_creates_its_pools_once() {
         assert_eq!(store.pool(&s.name).unwrap().stats.capacity, s.usable, "{}", s.name);
     }
     // A pool in the way, with other settings: nothing is applied.
-    let mut other = Store::open_in_memory().unwrap();
+    let mut other = b.fresh();
     other.add_pool(&PoolDef::new("storage", "192.168.0.0/24".parse().unwrap())).unwrap();
     assert!(matches!(other.apply(&plan), Err(Error::Apply { .. })));
     assert_eq!(other.pools().unwrap().len(), 1);

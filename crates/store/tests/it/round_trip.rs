@@ -46,9 +46,8 @@ proptest! {
     }
 }
 
-#[test]
-fn hostile_imports_are_refused_whole() {
-    let mut store = Store::open_in_memory().unwrap();
+pub(crate) fn hostile_imports_are_refused_whole(b: &crate::backend::Backend) {
+    let mut store = b.fresh();
     store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
     store.allocate("lab", Request::Next, Some("a")).unwrap();
     let good = store.export().unwrap().to_json();
@@ -62,7 +61,7 @@ fn hostile_imports_are_refused_whole() {
     for (from, to) in breakages {
         assert!(good.contains(from), "{from}");
         let bad = good.replace(from, to);
-        let mut empty = Store::open_in_memory().unwrap();
+        let mut empty = b.fresh();
         let result = Export::from_json(&bad).and_then(|e| empty.import(&e));
         assert!(result.is_err(), "{to} was imported");
         assert!(empty.pools().unwrap().is_empty(), "{to}: half imported");
@@ -73,8 +72,7 @@ fn hostile_imports_are_refused_whole() {
 }
 
 /// What the allocator would refuse, an import refuses too, naming the pool and the record.
-#[test]
-fn imports_are_checked_as_the_allocator_checks() {
+pub(crate) fn imports_are_checked_as_the_allocator_checks(b: &crate::backend::Backend) {
     let pool = |name: &str, cidr: &str, parent: &str, allocations: &str| {
         format!(
             r#"{{"def": {{"name": "{name}", "cidr": "{cidr}", "gateway": false, "network_broadcast": true,
@@ -150,7 +148,7 @@ fn imports_are_checked_as_the_allocator_checks() {
         ),
     ];
     for (text, expected) in cases {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = b.fresh();
         let err = Export::from_json(&text).and_then(|e| store.import(&e)).unwrap_err();
         assert!(matches!(err, ipam_store::Error::Import { .. }), "{err:?}");
         assert!(err.to_string().contains(expected), "{err} should say {expected}");
