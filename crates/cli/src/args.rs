@@ -11,8 +11,9 @@ use ipnet::Ipv4Net;
 #[derive(Debug, Parser)]
 #[command(name = "ipam", version, about, propagate_version = true)]
 pub(crate) struct Cli {
-    /// The state file (write commands create it if missing; read commands never do).
-    #[arg(long, global = true, env = "IPAM_STATE", default_value = "ipam.db", value_name = "PATH")]
+    /// The state: a file (write commands create it if missing; read commands never do), or a
+    /// PostgreSQL URL (`postgresql://user@host/db`, `postgresql:///db?host=/run/postgresql`).
+    #[arg(long, global = true, env = "IPAM_STATE", default_value = "ipam.db", value_name = "PATH|URL")]
     pub(crate) state: PathBuf,
     /// Refuse spec, plan, import and owner files larger than this, before parsing them.
     #[arg(long, global = true, env = "IPAM_MAX_INPUT_BYTES", default_value_t = 1 << 30, value_name = "BYTES")]

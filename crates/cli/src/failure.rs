@@ -33,11 +33,17 @@ impl Failure {
     /// Store errors are bad input, except a failing database (disk full, I/O), which is ours.
     pub(crate) fn from_store(e: ipam_store::Error, state: Option<&std::path::Path>) -> Failure {
         let text = match (state, &e) {
-            (Some(path), ipam_store::Error::Database(_)) => format!("{}: {e}", path.display()),
+            (Some(path), ipam_store::Error::Database(_)) => {
+                format!("{}: {e}", ipam_store::redacted(&path.display().to_string()))
+            }
             _ => e.to_string(),
         };
         match e {
-            ipam_store::Error::Database(_) => Failure::Internal(text),
+            // Ours or the environment's, not the input's: a failing disk or database, a database
+            // server that is down, writers that kept winning.
+            ipam_store::Error::Database(_)
+            | ipam_store::Error::Unreachable { .. }
+            | ipam_store::Error::Contended { .. } => Failure::Internal(text),
             _ => Failure::Input(text),
         }
     }

@@ -86,6 +86,8 @@ impl From<ipam_store::Error> for CniError {
             E::Pool(ipam_core::Error::Exhausted { .. }) => CniError::EXHAUSTED,
             // Another writer held the state past the wait (SQLite's own words).
             E::Database(_) if e.to_string().contains("database is locked") => CniError::TRY_AGAIN_LATER,
+            // PostgreSQL down or restarting, or writers that kept winning: the runtime retries.
+            E::Unreachable { .. } | E::Contended { .. } => CniError::TRY_AGAIN_LATER,
             E::Database(_)
             | E::Damaged { .. }
             | E::Corrupt { .. }

@@ -132,23 +132,17 @@ fn attachment_part<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, Cn
     }
 }
 
-/// The state file's path (a PostgreSQL URL is refused until that backend exists).
+/// The state: a file's path or a PostgreSQL URL (shared by every node).
 fn state_path(conf: &NetConf) -> Result<&str, CniError> {
-    let state = conf.ipam.state.as_str();
-    if state.starts_with("postgres://") || state.starts_with("postgresql://") {
-        return Err(CniError::new(
-            CniError::INVALID_CONFIG,
-            "`ipam.state`: a PostgreSQL state is not supported yet by this build; give a file path",
-        ));
-    }
-    Ok(state)
+    Ok(conf.ipam.state.as_str())
 }
 
-/// A store error, naming the state.
+/// A store error, naming the state (a URL without its password).
 fn at_state(state: &str) -> impl Fn(ipam_store::Error) -> CniError + '_ {
     move |e| {
         let mut err = CniError::from(e);
-        err.msg = format!("state {}: {}", crate::config::excerpt(state), err.msg);
+        let shown = ipam_store::redacted(state);
+        err.msg = format!("state {}: {}", crate::config::excerpt(&shown), err.msg);
         err
     }
 }
@@ -162,7 +156,8 @@ fn open(conf: &NetConf) -> Result<Store, CniError> {
 /// Opens the state for an ADD: the first one on a node creates the file and its directory.
 fn open_creating(conf: &NetConf) -> Result<Store, CniError> {
     let state = state_path(conf)?;
-    if let Some(dir) = Path::new(state).parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+    let file = (!ipam_store::is_postgres_url(state)).then(|| Path::new(state));
+    if let Some(dir) = file.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             CniError::new(
                 CniError::IO_FAILURE,
@@ -184,11 +179,16 @@ fn open_existing(conf: &NetConf) -> Result<Option<Store>, CniError> {
 /// Opens an existing state for reading only (CHECK, STATUS): no write lock, works on a read-only
 /// mount; `None` if there is none yet.
 fn open_to_read(conf: &NetConf) -> Result<Option<Store>, CniError> {
-    if !Path::new(&conf.ipam.state).exists() {
+    let state = state_path(conf)?;
+    let postgres = ipam_store::is_postgres_url(state);
+    if !postgres && !Path::new(state).exists() {
         return Ok(None);
     }
-    let state = state_path(conf)?;
-    Store::open_read_only(state).map(Some).map_err(at_state(state))
+    match Store::open_read_only(state) {
+        // A database with no schema yet: the first ADD creates it.
+        Err(ipam_store::Error::NoStateFile { .. }) if postgres => Ok(None),
+        opened => opened.map(Some).map_err(at_state(state)),
+    }
 }
 
 /// ADD: the attachment's address (the same one again if it has one), with gateway and routes.
@@ -287,6 +287,7 @@ fn status(call: &Invocation, conf: &NetConf) -> Result<(), CniError> {
     let unavailable = |code, why: String| Err(CniError::new(code, why));
     let store = match open_to_read(conf) {
         Ok(Some(store)) => store,
+        Ok(None) if ipam_store::is_postgres_url(&conf.ipam.state) => return Ok(()),
         Ok(None) => {
             // ADD will create the state file and its directory: the nearest existing one must be
             // a writable directory.

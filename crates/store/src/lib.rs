@@ -38,6 +38,7 @@ mod error;
 mod exchange;
 mod find;
 mod layout;
+mod location;
 mod model;
 mod ops;
 #[cfg(feature = "postgres")]
@@ -54,6 +55,7 @@ pub use apply::Applied;
 pub use error::Error;
 pub use exchange::{Export, ExportedPool};
 pub use find::{Found, Held};
+pub use location::{is_postgres_url, redacted};
 pub use model::{Allocation, PoolDef, PoolInfo, PoolUse, Release, Request, Shape};
 pub use ops::Claim;
 pub use reconcile::{Reconcile, parse_seen};

@@ -434,7 +434,7 @@ impl Store {
 
 /// The URL in `location`, if it names a PostgreSQL database.
 fn postgres_url(location: &Path) -> Option<&str> {
-    location.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    location.to_str().filter(|s| crate::is_postgres_url(s))
 }
 
 /// A pool's use from its row alone.

@@ -33,3 +33,18 @@ fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
 }
+
+/// A fresh PostgreSQL database on the server `IPAM_TEST_POSTGRES` names, as a URL; `None` (saying
+/// why) when no server is given.
+fn postgres_state(name: &str) -> Option<String> {
+    let Ok(url) = std::env::var("IPAM_TEST_POSTGRES") else {
+        eprintln!("skipped on PostgreSQL: {name}: set IPAM_TEST_POSTGRES to a server's URL (see the README)");
+        return None;
+    };
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("the test server answers");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    Some(format!("{server}/{name}?{query}"))
+}

@@ -145,21 +145,31 @@ fn a_file_that_is_not_ours_is_refused_untouched() {
 #[test]
 fn kill_dash_nine_never_loses_a_reported_allocation() {
     let dir = scratch("kill");
-    let state = dir.join("ipam.db");
+    kill_dash_nine_at(&dir.join("ipam.db"), &dir);
+}
+
+#[test]
+fn kill_dash_nine_never_loses_a_reported_allocation_on_postgresql() {
+    let Some(url) = super::postgres_state("cli_kill") else { return };
+    kill_dash_nine_at(Path::new(&url), &scratch("kill-postgres"));
+}
+
+/// Loops of `ipam alloc` killed at random moments: what was reported is recorded, once.
+fn kill_dash_nine_at(state: &Path, dir: &Path) {
     let (out, err) = (dir.join("reported.txt"), dir.join("stderr.txt"));
-    ok(&state, &["pool", "add", "p", "10.40.0.0/16"]);
+    ok(state, &["pool", "add", "p", "10.40.0.0/16"]);
     let mut seed =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64 | 1;
     let mut kills = 0;
     while kills < 50 {
-        let mut child = alloc_loop(&state, "p", &out, &err);
+        let mut child = alloc_loop(state, "p", &out, &err);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         std::thread::sleep(Duration::from_millis(5 + seed % 120));
         kill_group(&mut child);
         kills += 1;
-        let recorded: HashSet<String> = consistent(&state, "p").iter().map(|a| a.to_string()).collect();
+        let recorded: HashSet<String> = consistent(state, "p").iter().map(|a| a.to_string()).collect();
         let reported = std::fs::read_to_string(&out).unwrap_or_default();
         for line in reported.lines().filter(|l| !l.is_empty()) {
             // A line cut short by the kill was never reported whole.

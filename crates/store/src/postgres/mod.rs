@@ -12,6 +12,7 @@ use postgres::{Client, Config, IsolationLevel, NoTls};
 
 use self::rows::{PgRows, Statements};
 use crate::Error;
+use crate::location::redact;
 use crate::rows::Rows;
 
 /// How many times a write that lost a race is run; the waits between grow from 1 ms.
@@ -158,60 +159,4 @@ fn backoff(attempt: u32) -> Duration {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     Duration::from_micros(base * 1000 / 2 + u64::from(nanos) % (base * 1000))
-}
-
-/// `text` with the password of any URL in it replaced by `***`: in `user:password@` and in a
-/// `password=` parameter.
-pub(crate) fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(scheme) = rest.find("://") {
-        let (head, tail) = rest.split_at(scheme + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":***");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    redact_parameter(&out)
-}
-
-/// `password=...` (query string or key/value form) with its value hidden.
-fn redact_parameter(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("password=") {
-        let (head, tail) = rest.split_at(at + "password=".len());
-        out.push_str(head);
-        out.push_str("***");
-        let end = tail.find(['&', ' ', '#']).unwrap_or(tail.len());
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_show() {
-        assert_eq!(redact("postgres://ipam:s3cret@db:5432/ipam"), "postgres://ipam:***@db:5432/ipam");
-        assert_eq!(
-            redact("postgresql:///ipam?host=/run/pg&password=s3cret&user=x"),
-            "postgresql:///ipam?host=/run/pg&password=***&user=x"
-        );
-        assert_eq!(redact("postgres://ipam@db/ipam"), "postgres://ipam@db/ipam");
-        assert_eq!(redact("host=db password=s3cret user=ipam"), "host=db password=*** user=ipam");
-        assert_eq!(redact("postgres://u:p@a@b/x"), "postgres://u:***@b/x");
-    }
 }
