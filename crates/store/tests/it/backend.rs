@@ -52,6 +52,15 @@ impl Backend {
     }
 }
 
+/// A fresh database `name` on the test server, as a URL; `None` (saying why) without a server.
+pub(crate) fn database(name: &str) -> Option<String> {
+    let Some(url) = server() else {
+        eprintln!("skipped: {name}: set IPAM_TEST_POSTGRES to a server's URL (see the README)");
+        return None;
+    };
+    Some(fresh_database(&url, name))
+}
+
 /// The server's URL, if the tests have one.
 pub(crate) fn server() -> Option<String> {
     std::env::var("IPAM_TEST_POSTGRES").ok().filter(|u| !u.is_empty())

@@ -5,6 +5,8 @@ mod backend;
 mod bad_files;
 mod bit_flips;
 mod engine;
+#[cfg(feature = "postgres")]
+mod faults;
 mod fuzz_regressions;
 mod pools;
 #[cfg(feature = "postgres")]

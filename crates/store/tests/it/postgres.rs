@@ -8,15 +8,7 @@ use std::time::{Duration, Instant};
 
 use ipam_store::{Error, PoolDef, Release, Request, Store};
 
-use crate::backend::{fresh_database, server};
-
-fn database(name: &str) -> Option<String> {
-    let Some(url) = server() else {
-        eprintln!("skipped: {name}: set IPAM_TEST_POSTGRES to a server's URL (see the README)");
-        return None;
-    };
-    Some(fresh_database(&url, name))
-}
+use crate::backend::{database, server};
 
 fn psql(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).unwrap()
@@ -189,4 +181,23 @@ fn eight_processes_allocating_and_releasing_agree_with_the_rows() {
     // 30 s as the issue asks; IPAM_CHURN_SECONDS shortens it for a quick local run.
     let seconds = std::env::var("IPAM_CHURN_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
     eight_processes("pg_churn", seconds);
+}
+
+use crate::faults::survives;
+
+#[test]
+fn sessions_terminated_mid_transaction_leave_no_row_and_lose_nothing() {
+    survives("pg_terminate", |url| {
+        let mut admin = psql(url);
+        for _ in 0..20 {
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    });
 }
