@@ -48,7 +48,7 @@ fn check_pool(conn: &dyn Rows, row: rows::PoolRow) -> Result<(), Error> {
     let name = row.def.name.clone();
     let bad = |what: String| crate::damaged(format!("pool `{name}`: {what}"));
     let allocations = counted_allocations(conn, &row)?;
-    let mut state = PoolState::from_row(row)?;
+    let mut state = PoolState::from_row(conn, row)?;
     let pool = state.whole(conn)?;
     let mut recorded = RoaringBitmap::new();
     for a in &allocations {

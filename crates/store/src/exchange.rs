@@ -242,7 +242,7 @@ pub(crate) fn import_in(
                         .map_err(|why| import(format!("{}: {why}", at())))?;
                     state.take(tx, a.first, a.last).map_err(|e| import(format!("{}: {e}", at())))?;
                     rows::insert_allocation(tx, state.row.id, a)?;
-                    state.count_rows(true)?;
+                    state.count_rows(a.first, true)?;
                 }
                 if !p.def.cidr.contains(&p.cursor) {
                     return Err(import(format!(

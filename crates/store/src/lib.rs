@@ -1,4 +1,5 @@
-//! Durable state for ipam: pools and allocations in one crash-safe SQLite file.
+//! Durable state for ipam: pools and allocations in one crash-safe SQLite file, or (feature
+//! `postgres`) in a PostgreSQL database that many controllers share.
 //!
 //! A [`Store`] keeps pool definitions and every allocation (with an optional owner and its
 //! creation time) in an embedded SQLite database (bundled: no system library needed), in WAL mode
@@ -30,6 +31,15 @@
 //!
 //! The schema is versioned (`PRAGMA user_version`) and marked as ours (`PRAGMA application_id`);
 //! a file from a newer version, a damaged file or another program's file is refused untouched.
+//!
+//! # PostgreSQL
+//! `Store::open("postgresql://user@host/db")` (or `postgresql:///db?host=/run/postgresql`) keeps
+//! the same tables in a database, versioned in `ipam_meta`. There, every chunk has a row holding
+//! its summary byte and counts, so writers of different chunks of one pool lock different rows and
+//! commit side by side (a writer passes over a chunk another one holds); the database itself
+//! refuses overlapping allocations (an exclusion constraint) and second owners (unique), whoever
+//! writes. A transaction that loses a race is run again; a server that is down gives
+//! [`Error::Unreachable`], and the next call connects again.
 
 mod apply;
 mod check;

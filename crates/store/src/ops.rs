@@ -280,7 +280,7 @@ fn claim(
     let (first, last, shape) = state.allocate(conn, request)?;
     let allocation = Allocation { first, last, shape, owner: owner.map(str::to_owned), created: now };
     rows::insert_allocation(conn, state.row.id, &allocation)?;
-    state.count_rows(true)?;
+    state.count_rows(first, true)?;
     Ok(Claim { allocation, fresh: true })
 }
 
@@ -327,13 +327,13 @@ fn give_back(
     rows::delete_allocation(conn, state.row.id, held.first)?;
     if cooldown == 0 {
         state.free(conn, held.first, held.last)?;
-        state.count_rows(false)?;
+        state.count_rows(held.first, false)?;
     } else {
         let owner = cooldown_owner(now.saturating_add(cooldown), held.first);
         let cooling = Allocation { owner: Some(owner), created: now, ..held.clone() };
         rows::insert_allocation(conn, state.row.id, &cooling)?;
-        state.count_rows(true)?;
-        state.count_rows(false)?;
+        state.count_rows(held.first, true)?;
+        state.count_rows(held.first, false)?;
     }
     Ok(())
 }
@@ -343,7 +343,7 @@ fn expire_cooldowns(conn: &dyn Rows, state: &mut PoolState, now: u64) -> Result<
     for held in rows::cooled(conn, state.row.id, now)? {
         rows::delete_allocation(conn, state.row.id, held.first)?;
         state.free(conn, held.first, held.last)?;
-        state.count_rows(false)?;
+        state.count_rows(held.first, false)?;
     }
     Ok(())
 }

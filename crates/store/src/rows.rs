@@ -52,6 +52,14 @@ impl PoolRow {
             .finish()
     }
 
+    /// The checksum of what a backend that keeps counts and summary bytes in each chunk's row
+    /// stores in the pool's row: the definition and the cursor.
+    pub(crate) fn definition_checksum(&self) -> i64 {
+        let definition =
+            PoolRow { changes: 0, allocated: 0, allocations: 0, summary: Vec::new(), ..self.clone() };
+        definition.checksum()
+    }
+
     /// The pool's exclusions as stored: CIDRs separated by spaces.
     pub(crate) fn exclusions_text(&self) -> String {
         exclusions_text(&self.def.exclusions)
@@ -75,6 +83,33 @@ pub(crate) struct RawAllocation {
     pub(crate) owner: Option<String>,
     pub(crate) created: u64,
     pub(crate) checksum: i64,
+}
+
+/// A chunk's row as a backend read it, before it is checked. `summary` is the chunk's summary
+/// byte, for backends that keep it in the chunk's row ([`Rows::per_chunk`]).
+pub(crate) struct RawChunk {
+    pub(crate) used: u64,
+    pub(crate) bits: Vec<u8>,
+    pub(crate) summary: Option<u8>,
+    pub(crate) checksum: i64,
+}
+
+/// What a write transaction does when another writer holds the chunk it wants.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lock {
+    /// Wait for it.
+    Wait,
+    /// Go on without it: the caller tries another chunk.
+    Skip,
+}
+
+/// A chunk as it was written: its bits (serialized; empty when it holds none), how many, its
+/// summary byte, and how many allocation rows starting in it were added (or removed).
+pub(crate) struct ChunkWrite<'a> {
+    pub(crate) used: u64,
+    pub(crate) bits: &'a [u8],
+    pub(crate) summary: u8,
+    pub(crate) rows_added: i64,
 }
 
 /// Which pool rows to read.
@@ -121,6 +156,16 @@ pub(crate) enum AllocationsBy<'a> {
 /// What the store asks of a database, inside one transaction. Implemented by each backend; every
 /// rule of the store is written once, against this.
 pub(crate) trait Rows {
+    /// Whether counts and summary bytes live in each chunk's row, so that writers of different
+    /// chunks of one pool never wait for each other (PostgreSQL). The pool's row is then written
+    /// only for its cursor, and only under RoundRobin.
+    fn per_chunk(&self) -> bool {
+        false
+    }
+    /// The checksum a pool's row is stored with.
+    fn pool_checksum(&self, row: &PoolRow) -> i64 {
+        row.checksum()
+    }
     fn pools(&self, by: PoolsBy<'_>) -> Result<Vec<RawPool>, Error>;
     fn count_pools(&self, by: CountPools<'_>) -> Result<u64, Error>;
     /// Inserts a pool's row (checksum still 0) and returns its id.
@@ -129,12 +174,16 @@ pub(crate) trait Rows {
     fn update_pool(&self, row: &PoolRow, checksum: i64) -> Result<(), Error>;
     /// Deletes a pool with its chunks and allocations.
     fn delete_pool(&self, id: i64) -> Result<(), Error>;
-    /// A chunk's (count, serialized bitmap, checksum).
-    fn chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>, i64)>, Error>;
-    fn chunk_indices(&self, pool_id: i64) -> Result<Vec<usize>, Error>;
-    fn put_chunk(&self, pool_id: i64, idx: usize, used: u64, bits: &[u8], checksum: i64)
+    /// A chunk's row (in a write transaction locked until the commit); `None` if there is none,
+    /// or, with [`Lock::Skip`], if another writer holds it.
+    fn chunk(&self, pool_id: i64, idx: usize, lock: Lock) -> Result<Option<RawChunk>, Error>;
+    /// A pool's chunk rows, by index, with their summary bytes where the rows keep them (in a
+    /// write transaction, all of them locked until the commit).
+    fn chunk_list(&self, pool_id: i64) -> Result<Vec<(usize, Option<u8>)>, Error>;
+    /// Writes a chunk (a backend that keeps rows only for chunks holding bits drops it when it
+    /// holds none).
+    fn put_chunk(&self, pool_id: i64, idx: usize, chunk: &ChunkWrite<'_>, checksum: i64)
     -> Result<(), Error>;
-    fn delete_chunk(&self, pool_id: i64, idx: usize) -> Result<(), Error>;
     fn allocations(&self, by: AllocationsBy<'_>) -> Result<Vec<RawAllocation>, Error>;
     fn insert_allocation(&self, pool_id: i64, a: &Allocation, checksum: i64) -> Result<(), Error>;
     fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error>;
@@ -144,7 +193,11 @@ pub(crate) trait Rows {
 
 /// A pool's row by name, verified.
 pub(crate) fn pool_by_name(db: &dyn Rows, name: &str) -> Result<Option<PoolRow>, Error> {
-    let found = db.pools(PoolsBy::Name(name))?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    let found = db
+        .pools(PoolsBy::Name(name))?
+        .into_iter()
+        .map(|raw| verify_pool(db, raw))
+        .collect::<Result<Vec<_>, _>>()?;
     match <[PoolRow; 1]>::try_from(found) {
         Ok([row]) if row.def.name != name => {
             Err(damaged(format!("the pool index leads `{name}` to `{}`", row.def.name)))
@@ -152,8 +205,12 @@ pub(crate) fn pool_by_name(db: &dyn Rows, name: &str) -> Result<Option<PoolRow>,
         Ok([mut row]) => {
             // The parent's name comes from the parent's own verified row.
             if let Some(parent_id) = row.parent_id {
-                let parent =
-                    db.pools(PoolsBy::Id(parent_id))?.into_iter().next().map(verify_pool).transpose()?;
+                let parent = db
+                    .pools(PoolsBy::Id(parent_id))?
+                    .into_iter()
+                    .next()
+                    .map(|raw| verify_pool(db, raw))
+                    .transpose()?;
                 let parent = parent
                     .filter(|p| p.id == parent_id)
                     .ok_or_else(|| damaged(format!("pool `{name}` names a parent that is not there")))?;
@@ -175,7 +232,8 @@ pub(crate) fn pool_by_name(db: &dyn Rows, name: &str) -> Result<Option<PoolRow>,
 
 /// Every pool's row, by name, verified.
 pub(crate) fn all_pools(db: &dyn Rows) -> Result<Vec<PoolRow>, Error> {
-    let mut rows = db.pools(PoolsBy::All)?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    let mut rows =
+        db.pools(PoolsBy::All)?.into_iter().map(|raw| verify_pool(db, raw)).collect::<Result<Vec<_>, _>>()?;
     let names: std::collections::HashMap<i64, String> =
         rows.iter().map(|r| (r.id, r.def.name.clone())).collect();
     for row in &mut rows {
@@ -195,8 +253,11 @@ pub(crate) fn all_pools(db: &dyn Rows) -> Result<Vec<PoolRow>, Error> {
 
 /// Pools whose network contains `addr`, widest first.
 pub(crate) fn pools_containing(db: &dyn Rows, addr: Ipv4Addr) -> Result<Vec<PoolRow>, Error> {
-    let rows =
-        db.pools(PoolsBy::Containing(addr))?.into_iter().map(verify_pool).collect::<Result<Vec<_>, _>>()?;
+    let rows = db
+        .pools(PoolsBy::Containing(addr))?
+        .into_iter()
+        .map(|raw| verify_pool(db, raw))
+        .collect::<Result<Vec<_>, _>>()?;
     if rows.iter().any(|r| !r.def.cidr.contains(&addr)) {
         return Err(damaged(format!("the pool index leads {addr} to a pool that does not contain it")));
     }
@@ -207,7 +268,7 @@ pub(crate) fn pools_containing(db: &dyn Rows, addr: Ipv4Addr) -> Result<Vec<Pool
 /// up through an index that damage could make miss one: creating a root pool is rare.
 pub(crate) fn root_overlapping(db: &dyn Rows, cidr: Ipv4Net) -> Result<Option<(String, Ipv4Net)>, Error> {
     for raw in db.pools(PoolsBy::Roots)? {
-        let other = verify_pool(raw)?.def;
+        let other = verify_pool(db, raw)?.def;
         if other.cidr.contains(&cidr) || cidr.contains(&other.cidr) {
             return Ok(Some((other.name, other.cidr)));
         }
@@ -220,7 +281,7 @@ pub(crate) fn children(db: &dyn Rows, id: i64) -> Result<u64, Error> {
     db.count_pools(CountPools::ChildrenOf(id))
 }
 
-fn verify_pool(raw: RawPool) -> Result<PoolRow, Error> {
+fn verify_pool(db: &dyn Rows, raw: RawPool) -> Result<PoolRow, Error> {
     let RawPool { mut row, exclusions, policy, checksum } = raw;
     let name = row.def.name.clone();
     row.def.policy = policy.parse().map_err(|_| damaged(format!("pool `{name}` has an unknown policy")))?;
@@ -229,7 +290,7 @@ fn verify_pool(raw: RawPool) -> Result<PoolRow, Error> {
         .map(ipam_core::parse::net)
         .collect::<Result<_, _>>()
         .map_err(|_| damaged(format!("pool `{name}` has an unreadable exclusion")))?;
-    if row.checksum() != checksum {
+    if db.pool_checksum(&row) != checksum {
         return Err(damaged(format!("pool `{name}`: its row does not match its checksum")));
     }
     Ok(row)
@@ -238,49 +299,68 @@ fn verify_pool(raw: RawPool) -> Result<PoolRow, Error> {
 /// Inserts a new pool row and returns its id.
 pub(crate) fn insert_pool(db: &dyn Rows, row: &mut PoolRow) -> Result<i64, Error> {
     row.id = db.insert_pool(row)?;
-    db.update_pool(row, row.checksum())?;
+    db.update_pool(row, db.pool_checksum(row))?;
     Ok(row.id)
 }
 
 /// Writes a pool's counters, cursor and summary back.
 pub(crate) fn update_pool(db: &dyn Rows, row: &PoolRow) -> Result<(), Error> {
-    db.update_pool(row, row.checksum())
+    db.update_pool(row, db.pool_checksum(row))
 }
 
 pub(crate) fn delete_pool(db: &dyn Rows, id: i64) -> Result<(), Error> {
     db.delete_pool(id)
 }
 
-fn chunk_checksum(pool_id: i64, idx: usize, used: u64, bits: &[u8]) -> i64 {
-    Sum::new("chunk").int(pool_id).int(to_i64(idx as u64)).int(to_i64(used)).bytes(bits).finish()
-}
-
-/// A chunk's serialized bitmap and count, verified; `None` if it has no row.
-pub(crate) fn chunk(db: &dyn Rows, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>)>, Error> {
-    match db.chunk(pool_id, idx)? {
-        Some((used, bits, sum)) if sum == chunk_checksum(pool_id, idx, used, &bits) => Ok(Some((used, bits))),
-        Some(_) => Err(damaged(format!("chunk {idx} of pool id {pool_id} does not match its checksum"))),
-        None => Ok(None),
+/// A chunk row's checksum: its pool, index, count and bits, and its summary byte where the row
+/// keeps one.
+pub(crate) fn chunk_checksum(pool_id: i64, idx: usize, used: u64, bits: &[u8], summary: Option<u8>) -> i64 {
+    let sum = Sum::new("chunk").int(pool_id).int(to_i64(idx as u64)).int(to_i64(used)).bytes(bits);
+    match summary {
+        Some(byte) => sum.int(i64::from(byte)).finish(),
+        None => sum.finish(),
     }
 }
 
-/// The indices of a pool's stored chunks.
-pub(crate) fn chunk_indices(db: &dyn Rows, pool_id: i64) -> Result<Vec<usize>, Error> {
-    db.chunk_indices(pool_id)
+/// A chunk as read, verified.
+pub(crate) enum ChunkRead {
+    /// Another writer holds it (only with [`Lock::Skip`]).
+    Busy,
+    /// Its (count, serialized bits) when its row holds any, and its summary byte where the row
+    /// keeps one.
+    Read { bits: Option<(u64, Vec<u8>)>, summary: Option<u8> },
+}
+
+/// A chunk's serialized bitmap and count, verified.
+pub(crate) fn chunk(db: &dyn Rows, pool_id: i64, idx: usize, lock: Lock) -> Result<ChunkRead, Error> {
+    let Some(raw) = db.chunk(pool_id, idx, lock)? else {
+        return match (db.per_chunk(), lock) {
+            (false, _) => Ok(ChunkRead::Read { bits: None, summary: None }),
+            (true, Lock::Skip) => Ok(ChunkRead::Busy),
+            (true, Lock::Wait) => Err(damaged(format!("chunk {idx} of pool id {pool_id} has no row"))),
+        };
+    };
+    if raw.checksum != chunk_checksum(pool_id, idx, raw.used, &raw.bits, raw.summary) {
+        return Err(damaged(format!("chunk {idx} of pool id {pool_id} does not match its checksum")));
+    }
+    // A backend that keeps a row for every chunk has rows that hold no bits.
+    let empty = raw.used == 0 && raw.bits.is_empty() && db.per_chunk();
+    Ok(ChunkRead::Read { bits: (!empty).then_some((raw.used, raw.bits)), summary: raw.summary })
+}
+
+/// A pool's chunk rows, with their summary bytes where the rows keep them.
+pub(crate) fn chunk_list(db: &dyn Rows, pool_id: i64) -> Result<Vec<(usize, Option<u8>)>, Error> {
+    db.chunk_list(pool_id)
 }
 
 pub(crate) fn put_chunk(
     db: &dyn Rows,
     pool_id: i64,
     idx: usize,
-    used: u64,
-    bits: &[u8],
+    chunk: &ChunkWrite<'_>,
 ) -> Result<(), Error> {
-    db.put_chunk(pool_id, idx, used, bits, chunk_checksum(pool_id, idx, used, bits))
-}
-
-pub(crate) fn delete_chunk(db: &dyn Rows, pool_id: i64, idx: usize) -> Result<(), Error> {
-    db.delete_chunk(pool_id, idx)
+    let summary = db.per_chunk().then_some(chunk.summary);
+    db.put_chunk(pool_id, idx, chunk, chunk_checksum(pool_id, idx, chunk.used, chunk.bits, summary))
 }
 
 fn allocation_checksum(pool_id: i64, a: &Allocation) -> i64 {
@@ -414,7 +494,7 @@ pub(crate) fn holding(db: &dyn Rows, pool_id: i64, addr: Ipv4Addr) -> Result<Opt
 
 /// A pool's name by id, from its verified row (for reports that span pools).
 pub(crate) fn pool_name(db: &dyn Rows, id: i64) -> Result<String, Error> {
-    match db.pools(PoolsBy::Id(id))?.into_iter().next().map(verify_pool).transpose()? {
+    match db.pools(PoolsBy::Id(id))?.into_iter().next().map(|raw| verify_pool(db, raw)).transpose()? {
         Some(row) if row.id == id => Ok(row.def.name),
         _ => Err(damaged(format!("an allocation names pool id {id}, which is not there"))),
     }

@@ -7,7 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Error;
 use crate::model::{Allocation, PoolDef};
-use crate::rows::{AllocationsBy, CountPools, PoolRow, PoolsBy, RawAllocation, RawPool, Rows, net, to_i64};
+use crate::rows::{
+    AllocationsBy, ChunkWrite, CountPools, Lock, PoolRow, PoolsBy, RawAllocation, RawChunk, RawPool, Rows,
+    net, to_i64,
+};
 
 const POOL_COLUMNS: &str =
     "p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
@@ -141,37 +144,39 @@ impl Rows for Connection {
         Ok(())
     }
 
-    fn chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>, i64)>, Error> {
+    // One writer at a time (`BEGIN IMMEDIATE`): nothing to lock or skip.
+    fn chunk(&self, pool_id: i64, idx: usize, _lock: Lock) -> Result<Option<RawChunk>, Error> {
         Ok(self
             .prepare_cached("SELECT used, bits, checksum FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
-            .query_row(params![pool_id, to_i64(idx as u64)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(params![pool_id, to_i64(idx as u64)], |r| {
+                Ok(RawChunk { used: r.get(0)?, bits: r.get(1)?, summary: None, checksum: r.get(2)? })
+            })
             .optional()?)
     }
 
-    fn chunk_indices(&self, pool_id: i64) -> Result<Vec<usize>, Error> {
+    fn chunk_list(&self, pool_id: i64) -> Result<Vec<(usize, Option<u8>)>, Error> {
         let mut stmt = self.prepare_cached("SELECT idx FROM chunks WHERE pool_id = ?1 ORDER BY idx")?;
         let rows = stmt.query_map([pool_id], |r| r.get::<_, u64>(0))?;
-        rows.map(|r| Ok(usize::try_from(r?).unwrap_or(usize::MAX))).collect()
+        rows.map(|r| Ok((usize::try_from(r?).unwrap_or(usize::MAX), None))).collect()
     }
 
     fn put_chunk(
         &self,
         pool_id: i64,
         idx: usize,
-        used: u64,
-        bits: &[u8],
+        chunk: &ChunkWrite<'_>,
         checksum: i64,
     ) -> Result<(), Error> {
-        self.prepare_cached(
-            "INSERT OR REPLACE INTO chunks (pool_id, idx, used, bits, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![pool_id, to_i64(idx as u64), to_i64(used), bits, checksum])?;
-        Ok(())
-    }
-
-    fn delete_chunk(&self, pool_id: i64, idx: usize) -> Result<(), Error> {
-        self.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
-            .execute(params![pool_id, to_i64(idx as u64)])?;
+        // Only chunks holding bits have rows; the pool's row keeps the counts and summary.
+        if chunk.used == 0 {
+            self.prepare_cached("DELETE FROM chunks WHERE pool_id = ?1 AND idx = ?2")?
+                .execute(params![pool_id, to_i64(idx as u64)])?;
+        } else {
+            self.prepare_cached(
+                "INSERT OR REPLACE INTO chunks (pool_id, idx, used, bits, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![pool_id, to_i64(idx as u64), to_i64(chunk.used), chunk.bits, checksum])?;
+        }
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! the pool's summary names without reading any other chunk. What was loaded is verified against
 //! its checksum and against the summary; what was changed is written back by [`PoolState::flush`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use crate::rows::Rows;
@@ -14,7 +14,7 @@ use roaring::RoaringBitmap;
 
 use crate::layout::{CHUNK_ORDER, Layout, NONE_FREE, STORED, cover, free_order};
 use crate::model::{PoolDef, Request, Shape};
-use crate::rows::{self, PoolRow};
+use crate::rows::{self, ChunkRead, ChunkWrite, Lock, PoolRow};
 use crate::{Error, damaged};
 
 /// A pool as one transaction sees it.
@@ -24,6 +24,12 @@ pub(crate) struct PoolState {
     windows: HashMap<usize, Pool>,
     dirty: BTreeSet<usize>,
     changed: bool,
+    /// The backend keeps counts and summary bytes per chunk ([`crate::rows::Rows::per_chunk`]):
+    /// other writers may change chunks this transaction has not read, so the pool row's counts
+    /// are a snapshot, and each chunk's summary byte is taken from its row when it is read.
+    per_chunk: bool,
+    /// Allocation rows added (or removed) per chunk of their first address.
+    rows_added: BTreeMap<usize, i64>,
 }
 
 impl PoolState {
@@ -31,15 +37,23 @@ impl PoolState {
     pub(crate) fn load(conn: &dyn Rows, name: &str) -> Result<PoolState, Error> {
         let row = rows::pool_by_name(conn, name)?
             .ok_or_else(|| Error::NoSuchPool { name: crate::excerpt(name) })?;
-        PoolState::from_row(row)
+        PoolState::from_row(conn, row)
     }
 
-    pub(crate) fn from_row(row: PoolRow) -> Result<PoolState, Error> {
+    pub(crate) fn from_row(conn: &dyn Rows, row: PoolRow) -> Result<PoolState, Error> {
         let layout = Layout::new(&row.def);
         if row.summary.len() != layout.chunks() {
             return Err(damaged(format!("pool `{}`: its summary has the wrong size", row.def.name)));
         }
-        Ok(PoolState { row, layout, windows: HashMap::new(), dirty: BTreeSet::new(), changed: false })
+        Ok(PoolState {
+            row,
+            layout,
+            windows: HashMap::new(),
+            dirty: BTreeSet::new(),
+            changed: false,
+            per_chunk: conn.per_chunk(),
+            rows_added: BTreeMap::new(),
+        })
     }
 
     /// A new pool's row (not yet inserted).
@@ -68,17 +82,37 @@ impl PoolState {
 
     /// The allocator of chunk `idx`, read and verified on first use.
     fn window(&mut self, conn: &dyn Rows, idx: usize) -> Result<&mut Pool, Error> {
-        if !self.windows.contains_key(&idx) {
-            let pool = self.read_window(conn, idx)?;
-            self.windows.insert(idx, pool);
-        }
-        Ok(self.windows.get_mut(&idx).expect("inserted above"))
+        let name = self.row.def.name.clone();
+        let missing = || damaged(format!("pool `{name}`: chunk {idx} is held by another writer"));
+        self.window_or_busy(conn, idx, Lock::Wait)?.ok_or_else(missing)
     }
 
-    fn read_window(&self, conn: &dyn Rows, idx: usize) -> Result<Pool, Error> {
+    /// The allocator of chunk `idx`, or `None` if another writer holds it and `lock` skips.
+    fn window_or_busy(
+        &mut self,
+        conn: &dyn Rows,
+        idx: usize,
+        lock: Lock,
+    ) -> Result<Option<&mut Pool>, Error> {
+        if !self.windows.contains_key(&idx) {
+            let Some(pool) = self.read_window(conn, idx, lock)? else { return Ok(None) };
+            self.windows.insert(idx, pool);
+        }
+        Ok(self.windows.get_mut(&idx))
+    }
+
+    fn read_window(&mut self, conn: &dyn Rows, idx: usize, lock: Lock) -> Result<Option<Pool>, Error> {
+        let (bits, summary) = match rows::chunk(conn, self.row.id, idx, lock)? {
+            ChunkRead::Busy => return Ok(None),
+            ChunkRead::Read { bits, summary } => (bits, summary),
+        };
+        if let Some(byte) = summary {
+            // The chunk's own row is newer than the pool's snapshot of it.
+            self.row.summary[idx] = byte;
+        }
         let name = &self.row.def.name;
         let stored = self.row.summary[idx] & STORED != 0;
-        let bits = match rows::chunk(conn, self.row.id, idx)? {
+        let bits = match bits {
             Some((used, bytes)) if stored => {
                 let bits = RoaringBitmap::deserialize_from(&bytes[..])
                     .map_err(|_| damaged(format!("pool `{name}`: chunk {idx} is unreadable")))?;
@@ -100,7 +134,7 @@ impl PoolState {
         if free_order(&pool) != self.avail(idx) {
             return Err(damaged(format!("pool `{name}`: chunk {idx} and the pool's summary disagree")));
         }
-        Ok(pool)
+        Ok(Some(pool))
     }
 
     /// Notes that chunk `idx` changed, keeping the summary exact for the next choice.
@@ -153,6 +187,9 @@ impl PoolState {
     }
 
     /// Tries the chunks that can hold a block of `order`, in the policy's order, until `op` succeeds.
+    /// Where writers of one pool run side by side ([`PoolState::per_chunk`]), a chunk another writer
+    /// holds is passed over and waited for only when no other chunk has room, and a chunk whose
+    /// room went meanwhile is passed over.
     fn choose(
         &mut self,
         conn: &dyn Rows,
@@ -162,9 +199,21 @@ impl PoolState {
         let candidates = self.candidates(order, 1);
         let (cursor, round_robin) = (self.row.cursor, self.row.def.policy == Policy::RoundRobin);
         let cursor_chunk = self.layout.chunk_of(cursor.max(self.row.def.cidr.network()));
-        for (n, &idx) in candidates.iter().enumerate() {
-            let last_try = n + 1 == candidates.len();
-            let window = self.window(conn, idx)?;
+        let skip = if self.per_chunk && !round_robin { Lock::Skip } else { Lock::Wait };
+        let mut busy = Vec::new();
+        let tries = candidates.iter().map(|&idx| (idx, skip)).collect::<Vec<_>>();
+        let mut queue: std::collections::VecDeque<(usize, Lock)> = tries.into();
+        let mut n = 0;
+        while let Some((idx, lock)) = queue.pop_front() {
+            n += 1;
+            let last_try = n == candidates.len();
+            let Some(window) = self.window_or_busy(conn, idx, lock)? else {
+                busy.push(idx);
+                if queue.is_empty() {
+                    queue.extend(busy.drain(..).map(|idx| (idx, Lock::Wait)));
+                }
+                continue;
+            };
             match op(window) {
                 // RoundRobin: free space behind the cursor waits until every later chunk was tried.
                 Ok(block) if round_robin && !last_try && idx == cursor_chunk && block.network() < cursor => {
@@ -181,8 +230,11 @@ impl PoolState {
                     self.touched(idx);
                     return Ok(block);
                 }
-                Err(ipam_core::Error::Exhausted { .. }) if round_robin => {}
+                Err(ipam_core::Error::Exhausted { .. }) if round_robin || self.per_chunk => {}
                 Err(e) => return Err(e.into()),
+            }
+            if queue.is_empty() && !busy.is_empty() {
+                queue.extend(busy.drain(..).map(|idx| (idx, Lock::Wait)));
             }
         }
         Err(ipam_core::Error::Exhausted { wanted: 1 << order, pool: self.row.def.cidr }.into())
@@ -198,8 +250,16 @@ impl PoolState {
             })
         };
         let all = (0..self.layout.chunks()).step_by(step).filter(|&i| fits(i));
+        // With per-chunk writers every fitting chunk is a candidate (another writer may hold or
+        // fill the first); otherwise the summary is exact and the first one is the answer.
+        let many = if self.per_chunk { usize::MAX } else { 1 };
         match self.row.def.policy {
-            Policy::BestFit if step == 1 => all.min_by_key(|&i| (self.avail(i), i)).into_iter().collect(),
+            Policy::BestFit if step == 1 => {
+                let mut fitting: Vec<usize> = all.collect();
+                fitting.sort_by_key(|&i| (self.avail(i), i));
+                fitting.truncate(many);
+                fitting
+            }
             Policy::RoundRobin => {
                 let start = self.layout.chunk_of(
                     self.row.cursor.max(self.row.def.cidr.network()).min(self.row.def.cidr.broadcast()),
@@ -209,7 +269,7 @@ impl PoolState {
                 // The cursor's chunk comes again last: its part below the cursor.
                 after.into_iter().chain(before).chain(std::iter::once(start).filter(|&i| fits(i))).collect()
             }
-            _ => all.take(1).collect(),
+            _ => all.take(many).collect(),
         }
     }
 
@@ -258,11 +318,13 @@ impl PoolState {
             }
             self.touched(idx);
         }
-        self.row.allocated = self
-            .row
-            .allocated
-            .checked_sub(u64::from(u32::from(last) - u32::from(first)) + 1)
-            .ok_or_else(|| damaged(format!("pool `{name}`: its address count went below zero")))?;
+        let size = u64::from(u32::from(last) - u32::from(first)) + 1;
+        self.row.allocated = match self.row.allocated.checked_sub(size) {
+            Some(left) => left,
+            // The pool's count is a snapshot that other writers' chunks have moved on from.
+            None if self.per_chunk => 0,
+            None => return Err(damaged(format!("pool `{name}`: its address count went below zero"))),
+        };
         Ok(())
     }
 
@@ -276,9 +338,22 @@ impl PoolState {
 
     /// The whole pool as one allocator (every stored chunk read): for ranges, reports and checks.
     pub(crate) fn whole(&mut self, conn: &dyn Rows) -> Result<Pool, Error> {
+        let mut on_file = Vec::new();
+        for (idx, summary) in rows::chunk_list(conn, self.row.id)? {
+            if idx >= self.layout.chunks() {
+                return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
+            }
+            match summary {
+                // A chunk this transaction has not read: its row is newer than the snapshot.
+                Some(byte) if !self.windows.contains_key(&idx) => self.row.summary[idx] = byte,
+                _ => {}
+            }
+            if summary.is_none_or(|byte| byte & STORED != 0) {
+                on_file.push(idx);
+            }
+        }
         let stored: Vec<usize> =
             (0..self.layout.chunks()).filter(|&i| self.row.summary[i] & STORED != 0).collect();
-        let on_file = rows::chunk_indices(conn, self.row.id)?;
         if stored != on_file {
             return Err(damaged(format!(
                 "pool `{}`: its chunks and its summary disagree",
@@ -295,17 +370,21 @@ impl PoolState {
         Ok(pool)
     }
 
-    /// Counts one more (or one fewer) allocation row.
-    pub(crate) fn count_rows(&mut self, added: bool) -> Result<(), Error> {
+    /// Counts one more (or one fewer) allocation row, the one starting at `first`.
+    pub(crate) fn count_rows(&mut self, first: Ipv4Addr, added: bool) -> Result<(), Error> {
         self.row.allocations = if added {
             self.row.allocations + 1
         } else {
-            let name = &self.row.def.name;
-            self.row
-                .allocations
-                .checked_sub(1)
-                .ok_or_else(|| damaged(format!("pool `{name}`: its row count went below zero")))?
+            match self.row.allocations.checked_sub(1) {
+                Some(left) => left,
+                None if self.per_chunk => 0,
+                None => {
+                    let name = &self.row.def.name;
+                    return Err(damaged(format!("pool `{name}`: its row count went below zero")));
+                }
+            }
         };
+        *self.rows_added.entry(self.layout.chunk_of(first)).or_default() += if added { 1 } else { -1 };
         self.changed = true;
         Ok(())
     }
@@ -321,17 +400,29 @@ impl PoolState {
         if !self.changed {
             return Ok(());
         }
-        for idx in std::mem::take(&mut self.dirty) {
-            let bits = self.windows[&idx].allocated();
+        let mut rows_added = std::mem::take(&mut self.rows_added);
+        rows_added.retain(|_, n| *n != 0);
+        let mut indices = std::mem::take(&mut self.dirty);
+        if self.per_chunk {
+            indices.extend(rows_added.keys().copied());
+        }
+        for idx in indices {
+            let bits = self.window(conn, idx)?.allocated();
+            let mut bytes = Vec::new();
             if bits.is_empty() {
-                rows::delete_chunk(conn, self.row.id, idx)?;
                 self.row.summary[idx] &= !STORED;
             } else {
-                let mut bytes = Vec::with_capacity(bits.serialized_size());
+                bytes.reserve(bits.serialized_size());
                 bits.serialize_into(&mut bytes).map_err(|e| Error::Database(Box::new(e)))?;
-                rows::put_chunk(conn, self.row.id, idx, bits.len(), &bytes)?;
                 self.row.summary[idx] |= STORED;
             }
+            let chunk = ChunkWrite {
+                used: bits.len(),
+                bits: &bytes,
+                summary: self.row.summary[idx],
+                rows_added: rows_added.get(&idx).copied().unwrap_or(0),
+            };
+            rows::put_chunk(conn, self.row.id, idx, &chunk)?;
         }
         self.row.changes += 1;
         rows::update_pool(conn, &self.row)?;

@@ -337,7 +337,7 @@ impl Store {
                 let cidr = row.def.cidr;
                 parent.free(tx, cidr.network(), cidr.broadcast())?;
                 rows::delete_allocation(tx, parent.row.id, cidr.network())?;
-                parent.count_rows(false)?;
+                parent.count_rows(cidr.network(), false)?;
             }
             touched.forget(name);
             rows::delete_pool(tx, row.id)
@@ -502,7 +502,7 @@ pub(crate) fn add_pool_in(
                 created: now,
             };
             rows::insert_allocation(tx, parent.row.id, &block)?;
-            parent.count_rows(true)?;
+            parent.count_rows(def.cidr.network(), true)?;
             Some(parent.row.id)
         }
         None => {
@@ -513,6 +513,6 @@ pub(crate) fn add_pool_in(
         }
     };
     rows::insert_pool(tx, &mut row)?;
-    touched.insert(PoolState::from_row(row)?);
+    touched.insert(PoolState::from_row(tx, row)?);
     Ok(())
 }

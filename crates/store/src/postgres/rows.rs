@@ -11,7 +11,10 @@ use postgres::{Statement, Transaction};
 
 use crate::Error;
 use crate::model::{Allocation, PoolDef};
-use crate::rows::{AllocationsBy, CountPools, PoolRow, PoolsBy, RawAllocation, RawPool, Rows, net, to_i64};
+use crate::rows::{
+    AllocationsBy, ChunkWrite, CountPools, Lock, PoolRow, PoolsBy, RawAllocation, RawChunk, RawPool, Rows,
+    chunk_checksum, net, to_i64,
+};
 
 /// Prepared statements of one connection, by their text.
 pub(crate) type Statements = HashMap<&'static str, Statement>;
@@ -53,12 +56,18 @@ impl<'a, 'c> PgRows<'a, 'c> {
     }
 }
 
+/// A pool's row with what its chunk rows add up to: the summary bytes in order, addresses
+/// handed out and allocation rows.
 macro_rules! pool_select {
     ($tail:literal) => {
         concat!(
             "SELECT p.id, p.name, p.network, p.prefix_len, p.reserve_gateway, p.reserve_network_broadcast,
-                p.exclusions, p.policy, p.parent_id, p.cursor, p.changes, p.capacity, p.allocated,
-                p.allocations, p.summary, p.checksum FROM pools p ",
+                p.exclusions, p.policy, p.parent_id, p.cursor, 0::bigint, p.capacity, c.used,
+                c.allocations, c.summary, p.checksum
+             FROM pools p LEFT JOIN LATERAL (
+                SELECT COALESCE(sum(used), 0)::bigint AS used, COALESCE(sum(allocations), 0)::bigint AS allocations,
+                    COALESCE(array_agg(summary ORDER BY idx), '{}') AS summary
+                FROM chunks WHERE pool_id = p.id) c ON true ",
             $tail
         )
     };
@@ -98,7 +107,11 @@ fn raw_pool(r: &postgres::Row) -> Result<RawPool, Error> {
         capacity: count(r.try_get(11)?)?,
         allocated: count(r.try_get(12)?)?,
         allocations: count(r.try_get(13)?)?,
-        summary: r.try_get(14)?,
+        summary: r
+            .try_get::<_, Vec<i16>>(14)?
+            .into_iter()
+            .map(|b| u8::try_from(b).map_err(|_| crate::damaged(format!("a summary byte of {b}"))))
+            .collect::<Result<_, _>>()?,
     };
     Ok(RawPool { row, exclusions: r.try_get(6)?, policy: r.try_get(7)?, checksum: r.try_get(15)? })
 }
@@ -120,11 +133,27 @@ fn int(addr: Ipv4Addr) -> i64 {
 }
 
 impl Rows for PgRows<'_, '_> {
+    fn per_chunk(&self) -> bool {
+        true
+    }
+
+    fn pool_checksum(&self, row: &PoolRow) -> i64 {
+        row.definition_checksum()
+    }
+
     fn pools(&self, by: PoolsBy<'_>) -> Result<Vec<RawPool>, Error> {
         let rows = match by {
-            // The lock that serialises the writers of one pool (and only of that pool).
+            // Writers of one pool share its row (it cannot be removed under them) and lock the
+            // chunks they change; a RoundRobin pool's writers take turns, for its cursor.
             PoolsBy::Name(name) if self.write => {
-                self.query(pool_select!("WHERE p.name = $1 FOR UPDATE"), &[&name])?
+                let rows = self.query(pool_select!("WHERE p.name = $1 FOR KEY SHARE OF p"), &[&name])?;
+                let round_robin =
+                    rows.first().is_some_and(|r| r.try_get::<_, &str>(7).ok() == Some("round-robin"));
+                if round_robin {
+                    self.query(pool_select!("WHERE p.name = $1 FOR UPDATE OF p"), &[&name])?
+                } else {
+                    rows
+                }
             }
             PoolsBy::Name(name) => self.query(pool_select!("WHERE p.name = $1"), &[&name])?,
             PoolsBy::Id(id) => self.query(pool_select!("WHERE p.id = $1"), &[&id])?,
@@ -164,8 +193,8 @@ impl Rows for PgRows<'_, '_> {
         let d = &row.def;
         let rows = self.query(
             "INSERT INTO pools (name, network, prefix_len, reserve_gateway, reserve_network_broadcast, exclusions,
-                policy, parent_id, cursor, changes, capacity, allocated, allocations, summary, checksum)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0) RETURNING id",
+                policy, parent_id, cursor, capacity, checksum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) RETURNING id",
             &[
                 &d.name,
                 &int(d.cidr.network()),
@@ -176,31 +205,41 @@ impl Rows for PgRows<'_, '_> {
                 &d.policy.to_string(),
                 &row.parent_id,
                 &int(row.cursor),
-                &row.changes,
                 &to_i64(row.capacity),
-                &to_i64(row.allocated),
-                &to_i64(row.allocations),
-                &row.summary,
             ],
         )?;
-        let row = rows.first().ok_or_else(|| crate::damaged("INSERT returned no id".into()))?;
-        Ok(row.try_get(0)?)
+        let id: i64 =
+            rows.first().ok_or_else(|| crate::damaged("INSERT returned no id".into()))?.try_get(0)?;
+        let inserted = PoolRow { id, ..row.clone() };
+        self.execute(
+            "UPDATE pools SET checksum = $2 WHERE id = $1",
+            &[&id, &inserted.definition_checksum()],
+        )?;
+        // A row for every chunk, each with its pristine summary byte: what writers lock.
+        let summary: Vec<i16> = row.summary.iter().map(|&b| i16::from(b)).collect();
+        let sums: Vec<i64> = row
+            .summary
+            .iter()
+            .enumerate()
+            .map(|(idx, &b)| chunk_checksum(id, idx, 0, &[], Some(b)))
+            .collect();
+        self.execute(
+            "INSERT INTO chunks (pool_id, idx, used, bits, summary, allocations, checksum)
+             SELECT $1, t.n - 1, 0, ''::bytea, t.summary, 0, t.checksum
+             FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS t(summary, checksum, n)",
+            &[&id, &summary, &sums],
+        )?;
+        Ok(id)
     }
 
     fn update_pool(&self, row: &PoolRow, checksum: i64) -> Result<(), Error> {
-        self.execute(
-            "UPDATE pools SET cursor = $2, changes = $3, allocated = $4, allocations = $5, summary = $6, checksum = $7
-             WHERE id = $1",
-            &[
-                &row.id,
-                &int(row.cursor),
-                &row.changes,
-                &to_i64(row.allocated),
-                &to_i64(row.allocations),
-                &row.summary,
-                &checksum,
-            ],
-        )?;
+        // Only the cursor changes, and only RoundRobin reads it.
+        if row.def.policy == Policy::RoundRobin {
+            self.execute(
+                "UPDATE pools SET cursor = $2, checksum = $3 WHERE id = $1",
+                &[&row.id, &int(row.cursor), &checksum],
+            )?;
+        }
         Ok(())
     }
 
@@ -211,37 +250,76 @@ impl Rows for PgRows<'_, '_> {
         Ok(())
     }
 
-    fn chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(u64, Vec<u8>, i64)>, Error> {
-        let rows = self.query(
-            "SELECT used, bits, checksum FROM chunks WHERE pool_id = $1 AND idx = $2",
-            &[&pool_id, &to_i64(idx as u64)],
-        )?;
-        rows.first().map(|r| Ok((count(r.try_get(0)?)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+    fn chunk(&self, pool_id: i64, idx: usize, lock: Lock) -> Result<Option<RawChunk>, Error> {
+        let idx = to_i64(idx as u64);
+        let rows = match (self.write, lock) {
+            (false, _) => self.query(
+                "SELECT used, bits, summary, checksum FROM chunks WHERE pool_id = $1 AND idx = $2",
+                &[&pool_id, &idx],
+            )?,
+            (true, Lock::Wait) => self.query(
+                "SELECT used, bits, summary, checksum FROM chunks WHERE pool_id = $1 AND idx = $2 FOR UPDATE",
+                &[&pool_id, &idx],
+            )?,
+            (true, Lock::Skip) => self.query(
+                "SELECT used, bits, summary, checksum FROM chunks WHERE pool_id = $1 AND idx = $2
+                 FOR UPDATE SKIP LOCKED",
+                &[&pool_id, &idx],
+            )?,
+        };
+        rows.first()
+            .map(|r| {
+                let summary = u8::try_from(r.try_get::<_, i16>(2)?)
+                    .map_err(|_| crate::damaged("a summary byte".into()))?;
+                Ok(RawChunk {
+                    used: count(r.try_get(0)?)?,
+                    bits: r.try_get(1)?,
+                    summary: Some(summary),
+                    checksum: r.try_get(3)?,
+                })
+            })
+            .transpose()
     }
 
-    fn chunk_indices(&self, pool_id: i64) -> Result<Vec<usize>, Error> {
-        let rows = self.query("SELECT idx FROM chunks WHERE pool_id = $1 ORDER BY idx", &[&pool_id])?;
-        rows.iter().map(|r| Ok(usize::try_from(r.try_get::<_, i64>(0)?).unwrap_or(usize::MAX))).collect()
+    fn chunk_list(&self, pool_id: i64) -> Result<Vec<(usize, Option<u8>)>, Error> {
+        let rows = if self.write {
+            self.query(
+                "SELECT idx, summary FROM chunks WHERE pool_id = $1 ORDER BY idx FOR UPDATE",
+                &[&pool_id],
+            )?
+        } else {
+            self.query("SELECT idx, summary FROM chunks WHERE pool_id = $1 ORDER BY idx", &[&pool_id])?
+        };
+        rows.iter()
+            .map(|r| {
+                let idx = usize::try_from(r.try_get::<_, i64>(0)?).unwrap_or(usize::MAX);
+                let summary = u8::try_from(r.try_get::<_, i16>(1)?)
+                    .map_err(|_| crate::damaged("a summary byte".into()))?;
+                Ok((idx, Some(summary)))
+            })
+            .collect()
     }
 
     fn put_chunk(
         &self,
         pool_id: i64,
         idx: usize,
-        used: u64,
-        bits: &[u8],
+        chunk: &ChunkWrite<'_>,
         checksum: i64,
     ) -> Result<(), Error> {
         self.execute(
-            "INSERT INTO chunks (pool_id, idx, used, bits, checksum) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (pool_id, idx) DO UPDATE SET used = $3, bits = $4, checksum = $5",
-            &[&pool_id, &to_i64(idx as u64), &to_i64(used), &bits, &checksum],
+            "UPDATE chunks SET used = $3, bits = $4, summary = $5, allocations = allocations + $6, checksum = $7
+             WHERE pool_id = $1 AND idx = $2",
+            &[
+                &pool_id,
+                &to_i64(idx as u64),
+                &to_i64(chunk.used),
+                &chunk.bits,
+                &i16::from(chunk.summary),
+                &chunk.rows_added,
+                &checksum,
+            ],
         )?;
-        Ok(())
-    }
-
-    fn delete_chunk(&self, pool_id: i64, idx: usize) -> Result<(), Error> {
-        self.execute("DELETE FROM chunks WHERE pool_id = $1 AND idx = $2", &[&pool_id, &to_i64(idx as u64)])?;
         Ok(())
     }
 

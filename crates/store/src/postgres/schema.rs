@@ -8,8 +8,10 @@ use crate::schema::SCHEMA_VERSION;
 /// What marks a database as ours: a row of `ipam_meta`.
 const APPLICATION: &str = "ipam";
 
-/// The same tables as the SQLite file's version 2 (`crate::schema`), and what only a server can
-/// promise: two allocations of one pool can never overlap (an exclusion constraint over
+/// The tables of the SQLite file's version 2 (`crate::schema`), but with a row for every chunk
+/// of a pool that keeps the chunk's summary byte and counts, so that writers of different chunks
+/// of one pool never wait for each other (the pool's row changes only for a RoundRobin cursor);
+/// and what only a server can promise: two allocations of one pool can never overlap (an exclusion constraint over
 /// `int8range`s, from `btree_gist`) and an owner holds at most one allocation per pool, whatever
 /// the writer, even a row typed into `psql`.
 const SCHEMA: &str = r#"
@@ -26,11 +28,7 @@ CREATE TABLE pools (
     policy text NOT NULL,
     parent_id bigint REFERENCES pools (id),
     cursor bigint NOT NULL CHECK (cursor BETWEEN 0 AND 4294967295),
-    changes bigint NOT NULL,
     capacity bigint NOT NULL CHECK (capacity >= 0),
-    allocated bigint NOT NULL CHECK (allocated BETWEEN 0 AND capacity),
-    allocations bigint NOT NULL CHECK (allocations >= 0),
-    summary bytea NOT NULL,
     checksum bigint NOT NULL
 );
 CREATE INDEX pools_by_network ON pools (network);
@@ -40,6 +38,8 @@ CREATE TABLE chunks (
     idx bigint NOT NULL CHECK (idx >= 0),
     used bigint NOT NULL CHECK (used >= 0),
     bits bytea NOT NULL,
+    summary smallint NOT NULL CHECK (summary BETWEEN 0 AND 255),
+    allocations bigint NOT NULL CHECK (allocations >= 0),
     checksum bigint NOT NULL,
     PRIMARY KEY (pool_id, idx)
 );

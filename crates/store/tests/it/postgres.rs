@@ -42,6 +42,23 @@ fn the_database_refuses_overlaps_and_second_owners_typed_by_hand() {
 }
 
 #[test]
+fn a_writer_passes_over_a_chunk_another_writer_holds() {
+    let Some(url) = database("pg_skip_locked") else { return };
+    let mut store = Store::open(&url).unwrap();
+    store.add_pool(&PoolDef::new("wide", "10.70.0.0/15".parse().unwrap())).unwrap();
+    // Another controller in the middle of a transaction on the first chunk (10.70.0.0/16).
+    let mut other = psql(&url);
+    let mut tx = other.transaction().unwrap();
+    tx.execute("SELECT 1 FROM chunks WHERE idx = 0 FOR UPDATE", &[]).unwrap();
+    let a = store.allocate("wide", Request::Next, Some("while-held")).unwrap();
+    assert_eq!(a.to_string(), "10.71.0.0", "the second chunk, without waiting");
+    tx.rollback().unwrap();
+    let b = store.allocate("wide", Request::Next, Some("after")).unwrap();
+    assert_eq!(b.to_string(), "10.70.0.1", "first fit again once the chunk is free");
+    assert!(store.check().unwrap().is_empty());
+}
+
+#[test]
 fn a_database_that_is_not_ours_or_newer_is_left_untouched() {
     let Some(url) = database("pg_not_ours") else { return };
     psql(&url).batch_execute("CREATE TABLE pools (id int); INSERT INTO pools VALUES (7)").unwrap();
