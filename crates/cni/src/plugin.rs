@@ -170,7 +170,9 @@ fn open_creating(conf: &NetConf) -> Result<Store, CniError> {
 
 /// Opens an existing state for writing; `None` if there is none yet (nothing is created).
 fn open_existing(conf: &NetConf) -> Result<Option<Store>, CniError> {
-    if !Path::new(&conf.ipam.state).exists() {
+    let state = state_path(conf)?;
+    // A database is always there to open (an empty one gets the schema, harmlessly).
+    if !ipam_store::is_postgres_url(state) && !Path::new(state).exists() {
         return Ok(None);
     }
     open(conf).map(Some)

@@ -166,3 +166,48 @@ fn bad_calls_get_the_specs_error_codes() {
     let out = add(&config("1.0.0", "n", &state, "10.0.0.0/24", r#", "bogus": 1"#));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+/// Nodes sharing one rail subnet through one PostgreSQL state: each node's block and every
+/// address exactly once; DEL, CHECK and STATUS against the database.
+#[test]
+fn nodes_share_one_subnet_through_postgresql() {
+    let Ok(server) = std::env::var("IPAM_TEST_POSTGRES") else {
+        eprintln!("skipped: set IPAM_TEST_POSTGRES to a server's URL (see the README)");
+        return;
+    };
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    admin.batch_execute("DROP DATABASE IF EXISTS cni_shared WITH (FORCE)").unwrap();
+    admin.batch_execute("CREATE DATABASE cni_shared").unwrap();
+    let (base, query) = server.split_once('?').unwrap_or((&server, ""));
+    let url = format!("{}/cni_shared?{query}", base.rsplit_once('/').map_or(base, |(s, _)| s));
+    let conf = config("1.1.0", "rail0", std::path::Path::new(&url), "10.12.0.0/24", r#", "node_block": 28"#);
+    // Before the first ADD, the empty database is ready for one.
+    assert!(Call::new("STATUS", "", "").run(&conf).status.success());
+    let mut seen = std::collections::HashSet::new();
+    for node in ["node-a", "node-b", "node-c"] {
+        for pod in 0..5 {
+            let got = address(&Call::new("ADD", &format!("{node}-p{pod}"), "net1").on(node).run(&conf));
+            assert!(seen.insert(got.clone()), "{got} twice");
+        }
+    }
+    let store = Store::open_read_only(&url).unwrap();
+    let blocks: Vec<String> =
+        store.pools().unwrap().into_iter().skip(1).map(|p| p.def.cidr.to_string()).collect();
+    assert_eq!(blocks, ["10.12.0.0/28", "10.12.0.16/28", "10.12.0.32/28"], "a block per node, none twice");
+    assert!(store.check().unwrap().is_empty());
+    assert!(Call::new("CHECK", "node-b-p3", "net1").on("node-b").run(&conf).status.success());
+    assert!(Call::new("DEL", "node-b-p3", "net1").on("node-b").run(&conf).status.success());
+    error(&Call::new("CHECK", "node-b-p3", "net1").on("node-b").run(&conf), 3);
+    // GC on node-a keeps only p0: p1..p4 are released.
+    let gc = r#""cni.dev/valid-attachments": [{"containerID": "node-a-p0", "ifname": "net1"}], "ipam""#;
+    let out = Call::new("GC", "", "").on("node-a").run(&conf.replacen("\"ipam\"", gc, 1));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let store = Store::open_read_only(&url).unwrap();
+    let live = store
+        .allocations("rail0.node-a")
+        .unwrap()
+        .into_iter()
+        .filter(|a| !a.owner.as_deref().unwrap_or("").starts_with("cooldown:"))
+        .count();
+    assert_eq!(live, 1);
+}
