@@ -44,7 +44,6 @@ CREATE TABLE chunks (
     PRIMARY KEY (pool_id, idx)
 );
 CREATE TABLE allocations (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     pool_id bigint NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
     first bigint NOT NULL CHECK (first BETWEEN 0 AND 4294967295),
     last bigint NOT NULL CHECK (last BETWEEN first AND 4294967295),
@@ -52,7 +51,7 @@ CREATE TABLE allocations (
     owner text COLLATE "C",
     created bigint NOT NULL CHECK (created >= 0),
     checksum bigint NOT NULL,
-    CONSTRAINT allocations_start_once UNIQUE (pool_id, first),
+    PRIMARY KEY (pool_id, first),
     CONSTRAINT allocations_never_overlap EXCLUDE USING gist (pool_id WITH =, int8range(first, last, '[]') WITH &&),
     CONSTRAINT one_allocation_per_owner UNIQUE (owner, pool_id)
 );
