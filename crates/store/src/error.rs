@@ -158,10 +158,11 @@ pub enum Error {
     /// A PostgreSQL URL given to a build without the `postgres` feature.
     #[error("this build of ipam has no PostgreSQL support (build ipam-store with the `postgres` feature)")]
     NoPostgres,
-    /// The database server cannot be reached (down, restarting, refused us). Nothing was
-    /// changed; the next call connects again.
+    /// The database server cannot be reached (down, restarting, refused us); the next call
+    /// connects again. A change whose commit was under way may have been made: one made for an
+    /// owner is safe to repeat (it returns what the owner holds).
     #[error(
-        "{location}: cannot reach the database ({reason}); nothing was changed, try again when it is back"
+        "{location}: cannot reach the database ({reason}); try again when it is back (a change made for an owner is safe to repeat: it returns what the owner holds)"
     )]
     Unreachable {
         /// The database, as its URL without the password.

@@ -30,7 +30,13 @@ pub(crate) fn redact(text: &str) -> String {
     while let Some(scheme) = rest.find("://") {
         let (head, tail) = rest.split_at(scheme + 3);
         out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        // The user information ends at the last `@` before the query: parsers accept a `/` in a
+        // password, so the authority cannot be cut at the first `/`.
+        let query = tail.find(['?', '#', ' ']).unwrap_or(tail.len());
+        let authority_end = match tail[..query].rfind('@') {
+            Some(at) => at + tail[at..query].find('/').unwrap_or(query - at),
+            None => tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len()),
+        };
         let authority = &tail[..authority_end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -75,5 +81,7 @@ mod tests {
         assert_eq!(redact("postgres://ipam@db/ipam"), "postgres://ipam@db/ipam");
         assert_eq!(redact("host=db password=s3cret user=ipam"), "host=db password=*** user=ipam");
         assert_eq!(redact("postgres://u:p@a@b/x"), "postgres://u:***@b/x");
+        assert_eq!(redact("postgres://ipam:pa/ss@db/x"), "postgres://ipam:***@db/x");
+        assert_eq!(redact("postgres://db:5432/x?user=u"), "postgres://db:5432/x?user=u");
     }
 }

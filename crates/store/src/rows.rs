@@ -186,7 +186,12 @@ pub(crate) trait Rows {
     -> Result<(), Error>;
     fn allocations(&self, by: AllocationsBy<'_>) -> Result<Vec<RawAllocation>, Error>;
     fn insert_allocation(&self, pool_id: i64, a: &Allocation, checksum: i64) -> Result<(), Error>;
-    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error>;
+    /// Deletes the allocation starting at `first`; returns how many rows went (0 or 1).
+    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<u64, Error>;
+    /// Locks a pool's row against every other writer until the commit (before it is removed).
+    fn lock_pool(&self, _id: i64) -> Result<(), Error> {
+        Ok(())
+    }
     /// What the database's own check of its storage reports (empty: nothing wrong).
     fn integrity(&self) -> Result<Vec<String>, Error>;
 }
@@ -308,6 +313,10 @@ pub(crate) fn update_pool(db: &dyn Rows, row: &PoolRow) -> Result<(), Error> {
     db.update_pool(row, db.pool_checksum(row))
 }
 
+pub(crate) fn lock_pool(db: &dyn Rows, id: i64) -> Result<(), Error> {
+    db.lock_pool(id)
+}
+
 pub(crate) fn delete_pool(db: &dyn Rows, id: i64) -> Result<(), Error> {
     db.delete_pool(id)
 }
@@ -379,7 +388,29 @@ pub(crate) fn insert_allocation(db: &dyn Rows, pool_id: i64, a: &Allocation) -> 
 }
 
 pub(crate) fn delete_allocation(db: &dyn Rows, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
-    db.delete_allocation(pool_id, first)
+    let removed = db.delete_allocation(pool_id, first)?;
+    if removed == 0 && db.per_chunk() {
+        // Another writer removed it after this transaction read it.
+        return Err(lost_race(format!("allocation {first} of pool id {pool_id} went meanwhile")));
+    }
+    Ok(())
+}
+
+/// A race another writer won, in a backend where writers run side by side: the transaction is
+/// run again.
+#[derive(Debug)]
+pub(crate) struct LostRace(pub(crate) String);
+
+impl std::fmt::Display for LostRace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LostRace {}
+
+pub(crate) fn lost_race(what: String) -> Error {
+    Error::Database(Box::new(LostRace(what)))
 }
 
 fn allocations_by(db: &dyn Rows, by: AllocationsBy<'_>) -> Result<Vec<(i64, Allocation)>, Error> {

@@ -234,10 +234,11 @@ impl Rows for Connection {
         Ok(())
     }
 
-    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
-        self.prepare_cached("DELETE FROM allocations WHERE pool_id = ?1 AND first = ?2")?
+    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<u64, Error> {
+        let removed = self
+            .prepare_cached("DELETE FROM allocations WHERE pool_id = ?1 AND first = ?2")?
             .execute(params![pool_id, u32::from(first)])?;
-        Ok(())
+        Ok(removed as u64)
     }
 
     fn integrity(&self) -> Result<Vec<String>, Error> {

@@ -283,7 +283,14 @@ impl PoolState {
         };
         let first = self.layout.window(idx).network();
         let block = Ipv4Net::new_assert(first, (32 - order) as u8);
-        self.take(conn, block.network(), block.broadcast())?;
+        let per_chunk = self.per_chunk;
+        self.take(conn, block.network(), block.broadcast()).map_err(|e| match e {
+            // The summary was a snapshot: another writer took part of these chunks meanwhile.
+            Error::Pool(ipam_core::Error::AlreadyAllocated { .. }) if per_chunk => {
+                crate::rows::lost_race(format!("{block} was taken meanwhile"))
+            }
+            other => other,
+        })?;
         self.row.cursor = after(self.row.def.cidr, block);
         Ok(block)
     }

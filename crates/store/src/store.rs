@@ -324,6 +324,10 @@ impl Store {
     /// ```
     pub fn remove_pool(&mut self, name: &str, force: bool) -> Result<(), Error> {
         self.write(|tx, touched| {
+            // Every other writer of the pool finishes first, and none starts: then its counts.
+            let id = touched.pool(tx, name)?.row.id;
+            rows::lock_pool(tx, id)?;
+            touched.forget(name);
             let row = touched.pool(tx, name)?.row.clone();
             let children = rows::children(tx, row.id)?;
             if children > 0 {

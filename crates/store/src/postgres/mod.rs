@@ -142,6 +142,9 @@ impl Database {
 /// Why a transaction lost a race it may win when run again, if it did.
 fn lost_race(e: &Error) -> Option<String> {
     let Error::Database(source) = e else { return None };
+    if let Some(lost) = source.downcast_ref::<crate::rows::LostRace>() {
+        return Some(lost.to_string());
+    }
     let pg = source.downcast_ref::<postgres::Error>()?;
     let code = pg.code()?;
     let retried = [

@@ -324,32 +324,33 @@ impl Rows for PgRows<'_, '_> {
     }
 
     fn allocations(&self, by: AllocationsBy<'_>) -> Result<Vec<RawAllocation>, Error> {
+        // In a write transaction the rows read are locked: two writers releasing the same
+        // allocation take turns, and the second finds it gone.
+        macro_rules! select {
+            ($tail:literal, $params:expr) => {
+                if self.write {
+                    self.query(concat!(allocation_select!($tail), " FOR UPDATE"), $params)?
+                } else {
+                    self.query(allocation_select!($tail), $params)?
+                }
+            };
+        }
         let rows = match by {
-            AllocationsBy::Pool(id) => {
-                self.query(allocation_select!("pool_id = $1 ORDER BY first"), &[&id])?
-            }
-            AllocationsBy::Owner(id, owner) => {
-                self.query(allocation_select!("owner = $2 AND pool_id = $1"), &[&id, &owner])?
-            }
-            AllocationsBy::OwnerEverywhere(owner) => {
-                self.query(allocation_select!("owner = $1 ORDER BY pool_id, first"), &[&owner])?
-            }
+            AllocationsBy::Pool(id) => select!("pool_id = $1 ORDER BY first", &[&id]),
+            AllocationsBy::Owner(id, owner) => select!("owner = $2 AND pool_id = $1", &[&id, &owner]),
+            AllocationsBy::OwnerEverywhere(owner) => select!("owner = $1 ORDER BY pool_id, first", &[&owner]),
             // Owners compare byte by byte, as in SQLite: the column is `COLLATE "C"`.
-            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: true } => self.query(
-                allocation_select!("pool_id = $1 AND owner >= $2 AND owner <= $3 ORDER BY first"),
-                &[&pool_id, &from, &to],
-            )?,
-            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: false } => self.query(
-                allocation_select!("pool_id = $1 AND owner >= $2 AND owner < $3 ORDER BY first"),
-                &[&pool_id, &from, &to],
-            )?,
-            AllocationsBy::At(id, first) => {
-                self.query(allocation_select!("pool_id = $1 AND first = $2"), &[&id, &int(first)])?
+            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: true } => select!(
+                "pool_id = $1 AND owner >= $2 AND owner <= $3 ORDER BY first",
+                &[&pool_id, &from, &to]
+            ),
+            AllocationsBy::OwnerBetween { pool_id, from, to, inclusive: false } => {
+                select!("pool_id = $1 AND owner >= $2 AND owner < $3 ORDER BY first", &[&pool_id, &from, &to])
             }
-            AllocationsBy::AtOrBelow(id, addr) => self.query(
-                allocation_select!("pool_id = $1 AND first <= $2 ORDER BY first DESC LIMIT 1"),
-                &[&id, &int(addr)],
-            )?,
+            AllocationsBy::At(id, first) => select!("pool_id = $1 AND first = $2", &[&id, &int(first)]),
+            AllocationsBy::AtOrBelow(id, addr) => {
+                select!("pool_id = $1 AND first <= $2 ORDER BY first DESC LIMIT 1", &[&id, &int(addr)])
+            }
         };
         rows.iter().map(raw_allocation).collect()
     }
@@ -371,8 +372,12 @@ impl Rows for PgRows<'_, '_> {
         Ok(())
     }
 
-    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<(), Error> {
-        self.execute("DELETE FROM allocations WHERE pool_id = $1 AND first = $2", &[&pool_id, &int(first)])?;
+    fn delete_allocation(&self, pool_id: i64, first: Ipv4Addr) -> Result<u64, Error> {
+        self.execute("DELETE FROM allocations WHERE pool_id = $1 AND first = $2", &[&pool_id, &int(first)])
+    }
+
+    fn lock_pool(&self, id: i64) -> Result<(), Error> {
+        self.execute("SELECT 1 FROM pools WHERE id = $1 FOR UPDATE", &[&id])?;
         Ok(())
     }
 
