@@ -60,10 +60,10 @@ impl Database {
         let mut link = self.link.borrow_mut();
         if link.as_ref().is_none_or(|l| l.client.is_closed()) {
             *link = None;
-            let client = self.config.connect(NoTls).map_err(|e| Error::Unreachable {
-                location: self.location.clone(),
-                reason: redact(&e.to_string()),
-            })?;
+            let client = self
+                .config
+                .connect(NoTls)
+                .map_err(|e| Error::Unreachable { location: self.location.clone(), reason: describe(&e) })?;
             *link = Some(Link { client, statements: RefCell::new(Statements::new()) });
         }
         Ok(link)
@@ -133,10 +133,23 @@ impl Database {
             if let Ok(mut link) = self.link.try_borrow_mut() {
                 *link = None;
             }
-            return Error::Unreachable { location: self.location.clone(), reason: redact(&pg.to_string()) };
+            return Error::Unreachable { location: self.location.clone(), reason: describe(pg) };
         }
         e
     }
+}
+
+/// What went wrong, in the server's words where it said something ("db error" alone says
+/// nothing), with the cause of a failed connection; passwords hidden.
+fn describe(e: &postgres::Error) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    };
+    redact(&text)
 }
 
 /// Why a transaction lost a race it may win when run again, if it did.
