@@ -199,43 +199,41 @@ impl PoolState {
         let candidates = self.candidates(order, 1);
         let (cursor, round_robin) = (self.row.cursor, self.row.def.policy == Policy::RoundRobin);
         let cursor_chunk = self.layout.chunk_of(cursor.max(self.row.def.cidr.network()));
-        let skip = if self.per_chunk && !round_robin { Lock::Skip } else { Lock::Wait };
-        let mut busy = Vec::new();
-        let tries = candidates.iter().map(|&idx| (idx, skip)).collect::<Vec<_>>();
-        let mut queue: std::collections::VecDeque<(usize, Lock)> = tries.into();
-        let mut n = 0;
-        while let Some((idx, lock)) = queue.pop_front() {
-            n += 1;
-            let last_try = n == candidates.len();
-            let Some(window) = self.window_or_busy(conn, idx, lock)? else {
-                busy.push(idx);
-                if queue.is_empty() {
-                    queue.extend(busy.drain(..).map(|idx| (idx, Lock::Wait)));
+        // First pass: pass over chunks other writers hold; second: wait for those.
+        let mut lock = if self.per_chunk && !round_robin { Lock::Skip } else { Lock::Wait };
+        let mut pending = candidates.clone();
+        while !pending.is_empty() {
+            let mut busy = Vec::new();
+            for (n, idx) in pending.into_iter().enumerate() {
+                // (RoundRobin always waits, so it makes one pass over every candidate.)
+                let last_try = n + 1 == candidates.len();
+                let Some(window) = self.window_or_busy(conn, idx, lock)? else {
+                    busy.push(idx);
+                    continue;
+                };
+                match op(window) {
+                    // RoundRobin: free space behind the cursor waits until every later chunk was tried.
+                    Ok(block)
+                        if round_robin && !last_try && idx == cursor_chunk && block.network() < cursor =>
+                    {
+                        // Put it back, and let the last try (after the wrap) search from the chunk's
+                        // start, as the whole pool's cursor would.
+                        window.release_block(block)?;
+                        let bits = window.allocated();
+                        let fresh = self.layout.window_pool(idx, &bits, None)?;
+                        self.windows.insert(idx, fresh);
+                    }
+                    Ok(block) => {
+                        self.row.cursor = after(self.row.def.cidr, block);
+                        self.row.allocated += 1 << (32 - u32::from(block.prefix_len()));
+                        self.touched(idx);
+                        return Ok(block);
+                    }
+                    Err(ipam_core::Error::Exhausted { .. }) if round_robin || self.per_chunk => {}
+                    Err(e) => return Err(e.into()),
                 }
-                continue;
-            };
-            match op(window) {
-                // RoundRobin: free space behind the cursor waits until every later chunk was tried.
-                Ok(block) if round_robin && !last_try && idx == cursor_chunk && block.network() < cursor => {
-                    // Put it back, and let the last try (after the wrap) search from the chunk's
-                    // start, as the whole pool's cursor would.
-                    window.release_block(block)?;
-                    let bits = window.allocated();
-                    let fresh = self.layout.window_pool(idx, &bits, None)?;
-                    self.windows.insert(idx, fresh);
-                }
-                Ok(block) => {
-                    self.row.cursor = after(self.row.def.cidr, block);
-                    self.row.allocated += 1 << (32 - u32::from(block.prefix_len()));
-                    self.touched(idx);
-                    return Ok(block);
-                }
-                Err(ipam_core::Error::Exhausted { .. }) if round_robin || self.per_chunk => {}
-                Err(e) => return Err(e.into()),
             }
-            if queue.is_empty() && !busy.is_empty() {
-                queue.extend(busy.drain(..).map(|idx| (idx, Lock::Wait)));
-            }
+            (pending, lock) = (busy, Lock::Wait);
         }
         Err(ipam_core::Error::Exhausted { wanted: 1 << order, pool: self.row.def.cidr }.into())
     }
