@@ -15,7 +15,7 @@
 //! the word back first ([`Tree::flush`]).
 
 use super::flip::settle;
-use super::{Slot, Tree, chunk_of, node_level, set_child_level, stride, word_in_chunk};
+use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, stride, word_in_chunk};
 use crate::bits::{bits_from, run_level};
 
 /// No word is hot.
@@ -84,15 +84,12 @@ impl Tree {
             return;
         }
         let l1 = layout.l1 + (wi >> 6) * stride(1);
-        if !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level) || !layout.has_l2 {
+        if !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level) {
             return;
         }
-        let level = node_level(&data[l1..][..stride(1)], 1);
-        if !set_child_level(&mut data[..stride(2)], wi >> 6, level) || top < 3 {
-            return;
+        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6) {
+            self.set_upper_child(j, level);
         }
-        let level = node_level(&data[..stride(2)], 2);
-        self.set_upper_child(j, level);
     }
 
     /// Writes the hot word back and lets it go: for changes that write stored words directly.

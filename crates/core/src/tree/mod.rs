@@ -304,6 +304,20 @@ fn node_level(node: &[u64], level: u32) -> u32 {
     64 - node[span + 1].leading_zeros()
 }
 
+/// Carries level-1 node `i`'s changed level into its chunk's level-2 node. Returns the chunk's level
+/// when levels 3 and up must take it (it may have moved, and they exist).
+#[inline]
+fn carry_into_l2(data: &mut [u64], layout: Layout, top: u32, i: usize) -> Option<u32> {
+    if !layout.has_l2 {
+        return None;
+    }
+    let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
+    if !set_child_level(&mut data[..stride(2)], i, level) || top < 3 {
+        return None;
+    }
+    Some(node_level(&data[..stride(2)], 2))
+}
+
 /// Writes a whole node from its children's levels, in child order (bit `i` of `masks[k]` set iff
 /// child `i`'s level is above `k`), and its non-empty word.
 fn write_levels(node: &mut [u64], levels: impl Iterator<Item = u32>) {
@@ -337,15 +351,19 @@ fn set_child_level(node: &mut [u64], child: usize, level: u32) -> bool {
 /// non-empty word: one pass over the masks however many children change.
 #[inline]
 fn set_children(node: &mut [u64], children: u64, level: u32) {
+    debug_assert_ne!(children, 0);
     let (masks, nonempty) = node.split_at_mut(node.len() - 1);
-    let mut filled = 0;
-    for (k, mask) in masks.iter_mut().enumerate() {
-        if (k as u32) < level {
-            *mask |= children;
-        } else {
-            *mask &= !children;
-        }
-        filled |= u64::from(*mask != 0) << k;
+    let level = (level as usize).min(masks.len());
+    let (below, above) = masks.split_at_mut(level);
+    // Straight-line passes rather than a test per mask: the masks below `level` now hold the
+    // children, so they are certainly non-empty.
+    for mask in below {
+        *mask |= children;
+    }
+    let mut filled = low_bits(level as u32);
+    for (k, mask) in above.iter_mut().enumerate() {
+        *mask &= !children;
+        filled |= u64::from(*mask != 0) << (k + level);
     }
     nonempty[0] = filled;
 }

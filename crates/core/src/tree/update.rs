@@ -1,7 +1,8 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::{
-    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, chunk_of, node_level, set_child_level, set_children, stride,
+    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, set_children,
+    stride, word_in_chunk,
 };
 use crate::bits::{bits_from, low_bits, run_level};
 
@@ -107,6 +108,10 @@ impl Tree {
         if !used {
             self.low_free = self.low_free.min(start);
         }
+        let len = end - start;
+        if len.is_power_of_two() && len <= 1 << 12 && start & (len - 1) == 0 {
+            return self.fill_block(start, len.trailing_zeros(), used);
+        }
         let chunk_size = 1u64 << CHUNK_ORDER.min(self.order);
         let mut lo = start;
         while lo < end {
@@ -123,6 +128,41 @@ impl Tree {
                 self.set_upper_child(j, level);
             }
             lo = hi;
+        }
+    }
+
+    /// Fills an aligned block of at most 2^12 positions: part of one word, or whole words under one
+    /// level-1 node. The usual block sizes (a /24 is four words) take one mask operation per level
+    /// instead of [`Tree::fill_in_chunk`]'s general walk over boundary words and nodes.
+    fn fill_block(&mut self, start: u64, order: u32, used: bool) {
+        let (layout, top) = (self.layout, self.top);
+        let j = chunk_of(start);
+        let data = self.materialize(j);
+        let wi = word_in_chunk(start);
+        let l1 = layout.l1 + (wi >> 6) * stride(1);
+        if order < 6 {
+            let bits = low_bits(1 << order) << (start & 63);
+            let word = &mut data[layout.words + wi];
+            let old = *word;
+            *word = if used { old | bits } else { old & !bits };
+            let level = run_level(!*word);
+            if layout.l1_count == 0
+                || level == run_level(!old)
+                || !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level)
+            {
+                return;
+            }
+        } else {
+            let words = 1usize << (order - 6);
+            data[layout.words + wi..][..words].fill(if used { !0 } else { 0 });
+            if layout.l1_count == 0 {
+                return;
+            }
+            let children = low_bits(words as u32) << (wi & 63);
+            set_children(&mut data[l1..][..stride(1)], children, if used { 0 } else { 7 });
+        }
+        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6) {
+            self.set_upper_child(j, level);
         }
     }
 
