@@ -181,16 +181,20 @@ fn single_address_groups(c: &mut Criterion) {
 }
 
 fn block_groups(c: &mut Criterion) {
-    let data = Dataset::fragmented();
+    let sets = Dataset::fragmented_sets();
     for (name, order) in [("block_24", 8), ("block_16", 16)] {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(1));
-        block::<OursFirstFit>(&mut group, &data, order);
-        block::<OursBestFit>(&mut group, &data, order);
-        block::<RoaringFree>(&mut group, &data, order);
-        block::<IpRangeFree>(&mut group, &data, order);
+        for data in &sets {
+            block::<OursFirstFit>(&mut group, data, order);
+            block::<OursBestFit>(&mut group, data, order);
+            block::<WordScan>(&mut group, data, order);
+            block::<RoaringFree>(&mut group, data, order);
+            block::<IpRangeFree>(&mut group, data, order);
+        }
         group.finish();
     }
+    let data = Dataset::fragmented();
 
     let mut group = c.benchmark_group("block_reserve");
     group.throughput(Throughput::Elements(1));

@@ -73,6 +73,39 @@ impl Dataset {
         Dataset { name: "fragmented", used, order: ORDER }
     }
 
+    /// 2% of single addresses and 20% of the aligned /26 blocks used at random below the last /16
+    /// (left free): about one /24 in 430 is free below it. The fill of an independent side-by-side run.
+    pub fn singles_26s() -> Dataset {
+        let mut rng = fastrand::Rng::with_seed(SEED ^ 0x26);
+        let limit = (1u32 << ORDER) - (1 << 16);
+        let mut used = RoaringBitmap::new();
+        for block in (0..limit).step_by(64) {
+            if rng.u32(0..100) < 20 {
+                used.insert_range(block..block + 64);
+            }
+        }
+        used |= RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
+        Dataset { name: "singles-26s", used, order: ORDER }
+    }
+
+    /// Free /24s are rare: below the last /16 (left free), every /24 holds one used address at random
+    /// except one in 4,096 (about 16 free /24s, the first some way in). Where a scan for a free block
+    /// walks far.
+    pub fn rare_24() -> Dataset {
+        let mut rng = fastrand::Rng::with_seed(SEED ^ 0x24);
+        let limit = (1u32 << ORDER) - (1 << 16);
+        let used = RoaringBitmap::from_sorted_iter(
+            (0..limit).step_by(256).filter_map(|block| (rng.u32(0..4096) != 0).then(|| block + rng.u32(0..256))),
+        )
+        .expect("ascending");
+        Dataset { name: "rare-24", used, order: ORDER }
+    }
+
+    /// The fills of the block benches: each has free /24s only here and there, and its last /16 free.
+    pub fn fragmented_sets() -> Vec<Dataset> {
+        vec![Dataset::fragmented(), Dataset::singles_26s(), Dataset::rare_24()]
+    }
+
     /// The fragmented fill of one /16 (the first 2^16 offsets of [`Dataset::fragmented`]).
     pub fn fragmented_16() -> Dataset {
         let mut data = Dataset::fragmented();

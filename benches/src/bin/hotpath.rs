@@ -15,7 +15,7 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented|fragmented-16 \
+    let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented|fragmented-16|singles-26s|rare-24 \
                  next_free|release_allocate|release_specific|block_24|free_blocks|from_roaring N [first|best|round]";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
@@ -30,6 +30,8 @@ fn main() {
         "frontier-99" => Dataset::frontier_99(),
         "fragmented" => Dataset::fragmented(),
         "fragmented-16" => Dataset::fragmented_16(),
+        "singles-26s" => Dataset::singles_26s(),
+        "rare-24" => Dataset::rare_24(),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);

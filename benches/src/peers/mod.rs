@@ -59,6 +59,9 @@ mod tests {
         pool.release_block(256, 8);
         assert_eq!(pool.allocate_block(7), Some(256), "{}", A::NAME);
         assert_eq!(pool.allocate_block(7), Some(384), "{}", A::NAME);
+        // Under 64: no aligned four free below 256, where every third address is used.
+        pool.release_block(256, 7);
+        assert_eq!(pool.allocate_block(2), Some(256), "{}", A::NAME);
     }
 
     #[test]
@@ -77,6 +80,7 @@ mod tests {
     #[test]
     fn block_peers_are_correct() {
         blocks_are_aligned_and_free::<RoaringFree>();
+        blocks_are_aligned_and_free::<WordScan>();
         blocks_are_aligned_and_free::<IpRangeFree>();
         blocks_are_aligned_and_free::<OursFirstFit>();
     }
