@@ -25,7 +25,7 @@ impl Tree {
     }
 
     /// Carries chunk `j`'s new level up through levels 3 and up.
-    fn propagate_upper(&mut self, j: usize, mut level: u32, used: bool) {
+    pub(super) fn propagate_upper(&mut self, j: usize, mut level: u32, used: bool) {
         let mut idx = j;
         for l in 3..=self.top {
             let masks = &mut self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
@@ -96,7 +96,7 @@ fn nearest_used_order(x: u64, b: u32) -> u32 {
 /// known direction: down after a set (`used`), up after a clear. Returns whether the node's own level
 /// may have moved: only if its entirely-free mask or its highest non-empty mask changed.
 #[inline(always)]
-fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool {
+pub(super) fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool {
     let bit = 1u64 << child;
     let level = level as usize;
     let (masks, nonempty) = node.split_at_mut(node.len() - 1);

@@ -14,7 +14,7 @@
 //! [`Tree::max_free_order`], which lay the hot word over the stored answer; searches for blocks write
 //! the word back first ([`Tree::flush`]).
 
-use super::flip::settle;
+use super::flip::{settle, update_child};
 use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, stride, word_in_chunk};
 use crate::bits::{bits_from, run_level};
 
@@ -83,12 +83,14 @@ impl Tree {
         if layout.l1_count == 0 || level == old_level {
             return;
         }
+        // Every level above moves the way the word's did, if at all.
+        let used = level < old_level;
         let l1 = layout.l1 + (wi >> 6) * stride(1);
-        if !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level) {
+        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) {
             return;
         }
-        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6) {
-            self.set_upper_child(j, level);
+        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6, used) {
+            self.propagate_upper(j, level, used);
         }
     }
 

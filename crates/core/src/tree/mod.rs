@@ -304,15 +304,17 @@ fn node_level(node: &[u64], level: u32) -> u32 {
     64 - node[span + 1].leading_zeros()
 }
 
-/// Carries level-1 node `i`'s changed level into its chunk's level-2 node. Returns the chunk's level
-/// when levels 3 and up must take it (it may have moved, and they exist).
+/// Carries level-1 node `i`'s level, which can only have fallen (`used`) or only risen, into its
+/// chunk's level-2 node. Returns the chunk's level when levels 3 and up must take it (it may have
+/// moved, and they exist): knowing the direction, most changes stop at the first mask bit that
+/// already agrees ([`flip::update_child`]).
 #[inline]
-fn carry_into_l2(data: &mut [u64], layout: Layout, top: u32, i: usize) -> Option<u32> {
+fn carry_into_l2(data: &mut [u64], layout: Layout, top: u32, i: usize, used: bool) -> Option<u32> {
     if !layout.has_l2 {
         return None;
     }
     let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
-    if !set_child_level(&mut data[..stride(2)], i, level) || top < 3 {
+    if !flip::update_child(&mut data[..stride(2)], i, level, used) || top < 3 {
         return None;
     }
     Some(node_level(&data[..stride(2)], 2))

@@ -4,6 +4,7 @@ use super::{
     CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, set_children,
     stride, word_in_chunk,
 };
+use super::flip::update_child;
 use crate::bits::{bits_from, low_bits, run_level};
 
 impl Tree {
@@ -148,7 +149,7 @@ impl Tree {
             let level = run_level(!*word);
             if layout.l1_count == 0
                 || level == run_level(!old)
-                || !set_child_level(&mut data[l1..][..stride(1)], wi & 63, level)
+                || !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used)
             {
                 return;
             }
@@ -161,8 +162,8 @@ impl Tree {
             let children = low_bits(words as u32) << (wi & 63);
             set_children(&mut data[l1..][..stride(1)], children, if used { 0 } else { 7 });
         }
-        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6) {
-            self.set_upper_child(j, level);
+        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6, used) {
+            self.propagate_upper(j, level, used);
         }
     }
 
