@@ -84,7 +84,8 @@ impl Dataset {
                 used.insert_range(block..block + 64);
             }
         }
-        used |= RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
+        used |=
+            RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
         Dataset { name: "singles-26s", used, order: ORDER }
     }
 
@@ -95,7 +96,9 @@ impl Dataset {
         let mut rng = fastrand::Rng::with_seed(SEED ^ 0x24);
         let limit = (1u32 << ORDER) - (1 << 16);
         let used = RoaringBitmap::from_sorted_iter(
-            (0..limit).step_by(256).filter_map(|block| (rng.u32(0..4096) != 0).then(|| block + rng.u32(0..256))),
+            (0..limit)
+                .step_by(256)
+                .filter_map(|block| (rng.u32(0..4096) != 0).then(|| block + rng.u32(0..256))),
         )
         .expect("ascending");
         Dataset { name: "rare-24", used, order: ORDER }

@@ -2,7 +2,7 @@
 //! level, a clear only raise it) lets each step read one parent bit to learn whether anything
 //! changed, and stop there: most flips in a fragmented pool end at the word.
 
-use super::{Layout, Slot, Tree, chunk_of, node_level, stride, word_in_chunk};
+use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, stride, word_in_chunk};
 use crate::bits::{low_bits, run_level};
 
 impl Tree {
@@ -13,15 +13,10 @@ impl Tree {
     pub(super) fn resummarize(&mut self, pos: u64, used: bool) {
         let (top, layout) = (self.top, self.layout);
         let j = chunk_of(pos);
-        let Slot::Mixed(data) = &mut self.slots[j] else { return };
-        let wi = word_in_chunk(pos);
-        let l1 = layout.l1 + (wi >> 6) * stride(1);
-        let mut level = node_level(&data[l1..][..stride(1)], 1);
-        if !update_child(&mut data[..stride(2)], wi >> 6, level, used) || top == 2 {
-            return;
+        let Slot::Mixed(chunk) = &mut self.slots[j] else { return };
+        if let Some(level) = carry_into_l2(chunk, &layout, top, word_in_chunk(pos) >> 6, used) {
+            self.propagate_upper(j, level, used);
         }
-        level = node_level(&data[..stride(2)], 2);
-        self.propagate_upper(j, level, used);
     }
 
     /// Carries chunk `j`'s new level up through levels 3 and up.
@@ -38,11 +33,11 @@ impl Tree {
     }
 }
 
-/// Brings the chunk's level-1 summary up to date after the word holding `pos` was flipped from
-/// `old`, working on the chunk data the caller already holds. Returns whether the level-1 node's own
-/// level may have moved, so the change must climb further ([`Tree::resummarize`]).
+/// Brings a leaf's level-1 node up to date after the word holding `pos` was flipped from `old`,
+/// working on the leaf the caller already holds. Returns whether the level-1 node's own level may
+/// have moved, so the change must climb further ([`Tree::resummarize`]).
 #[inline(always)]
-pub(super) fn settle(data: &mut [u64], layout: Layout, top: u32, pos: u64, old: u64, used: bool) -> bool {
+pub(super) fn settle(leaf: &mut [u64], top: u32, pos: u64, old: u64, used: bool) -> bool {
     let wi = word_in_chunk(pos);
     let new = old ^ (1 << (pos & 63));
     if top == 0 || level_kept(old, new, pos & 63, used) {
@@ -52,17 +47,16 @@ pub(super) fn settle(data: &mut [u64], layout: Layout, top: u32, pos: u64, old: 
     // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
     // bit says so), its level stays.
     // (A word that fills up or stops being full certainly changes level: skip the probe.)
-    let l1 = layout.l1 + (wi >> 6) * stride(1);
     let full = if used { new } else { old } == !0;
     if !full {
         let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
         let probe = if used { order } else { order - 1 };
-        if probe < stride(1) - 1 && data[l1 + probe] >> (wi & 63) & 1 == 1 {
+        if probe < stride(1) - 1 && leaf[probe] >> (wi & 63) & 1 == 1 {
             return false;
         }
     }
     // The word's level moved: its parent takes it; most of the time the parent's own level stays.
-    update_child(&mut data[l1..][..stride(1)], wi & 63, run_level(!new), used) && top > 1
+    update_child(&mut leaf[..stride(1)], wi & 63, run_level(!new), used) && top > 1
 }
 
 /// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from

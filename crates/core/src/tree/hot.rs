@@ -44,7 +44,8 @@ impl Tree {
     pub(super) fn adopt(&mut self, w: u64, stored: u64) {
         debug_assert_ne!(w, self.hot.word, "the hot word's stored value is stale");
         self.flush();
-        self.materialize(chunk_of(w << 6));
+        let layout = self.layout;
+        self.materialize(chunk_of(w << 6)).leaf_mut(&layout, word_in_chunk(w << 6) >> 6);
         self.hot = Hot { word: w, bits: stored };
     }
 
@@ -58,11 +59,12 @@ impl Tree {
         let (layout, top, bits) = (self.layout, self.top, self.hot.bits);
         let pos = w << 6;
         let j = chunk_of(pos);
-        let Slot::Mixed(data) = &mut self.slots[j] else {
+        let Slot::Mixed(chunk) = &mut self.slots[j] else {
             unreachable!("the hot word's chunk holds stored bits");
         };
         let wi = word_in_chunk(pos);
-        let stored = &mut data[layout.words + wi];
+        let leaf = chunk.leaf_mut(&layout, wi >> 6);
+        let stored = &mut leaf[layout.leaf_words + (wi & 63)];
         let old = *stored;
         let diff = old ^ bits;
         if diff == 0 {
@@ -73,7 +75,7 @@ impl Tree {
             // One change since the word became hot (the usual case when addresses are scattered):
             // its direction says which summaries can move, cheaper than comparing levels.
             let (flipped, used) = (pos + u64::from(diff.trailing_zeros()), bits & diff != 0);
-            if settle(data, layout, top, flipped, old, used) {
+            if settle(leaf, top, flipped, old, used) {
                 self.resummarize(flipped, used);
             }
             return;
@@ -85,11 +87,10 @@ impl Tree {
         }
         // Every level above moves the way the word's did, if at all.
         let used = level < old_level;
-        let l1 = layout.l1 + (wi >> 6) * stride(1);
-        if !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used) {
+        if !update_child(&mut leaf[..stride(1)], wi & 63, level, used) {
             return;
         }
-        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6, used) {
+        if let Some(level) = carry_into_l2(chunk, &layout, top, wi >> 6, used) {
             self.propagate_upper(j, level, used);
         }
     }
@@ -161,24 +162,18 @@ impl Tree {
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
         let layout = self.layout;
         let mut level = run_level(!self.hot.bits);
-        let Slot::Mixed(data) = &self.slots[j] else {
+        let Slot::Mixed(chunk) = &self.slots[j] else {
             unreachable!("the hot word's chunk holds stored bits");
         };
         if layout.l1_count == 0 {
             return level;
         }
         let mut scratch = [0u64; WIDEST];
-        level = patched_level(
-            &data[layout.l1 + (wi >> 6) * stride(1)..][..stride(1)],
-            1,
-            wi & 63,
-            level,
-            &mut scratch,
-        );
+        level = patched_level(chunk.node(&layout, 1, wi >> 6), 1, wi & 63, level, &mut scratch);
         if !layout.has_l2 {
             return level;
         }
-        level = patched_level(&data[..stride(2)], 2, wi >> 6, level, &mut scratch);
+        level = patched_level(&chunk.l2, 2, wi >> 6, level, &mut scratch);
         let mut idx = j;
         for l in 3..=self.top {
             let node = &self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];

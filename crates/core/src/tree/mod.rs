@@ -13,21 +13,25 @@
 //! bit tricks as inside a word ([`crate::bits`]). Every search is one descent, a `tzcnt` per level.
 //!
 //! # Laziness
-//! Levels 0 to 2 are stored in chunks of 2^18 addresses (32 KiB of bitmap, 4.1 KiB of summaries),
-//! created on first touch; an untouched chunk is [`Slot::Free`], and one marked whole by a large
-//! block is [`Slot::Full`]. Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh
-//! /0 therefore holds about 430 KiB, and a dense pool 1.13 bits per address.
+//! Levels 0 to 2 are stored in chunks of 2^18 addresses, created on first touch; an untouched chunk
+//! is [`Slot::Free`], and one marked whole by a large block is [`Slot::Full`]. Inside a chunk, each
+//! level-1 node and its 64 bitmap words (a leaf, 4,096 positions) are stored on first touch too
+//! ([`chunk`]). Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh /0 therefore
+//! holds about 430 KiB, a cluster of addresses about 0.8 KiB however far from the others, and a
+//! dense pool 1.14 bits per address.
 //!
 //! The summaries are lazy in one more way: single-address changes go to one hot word held in the
 //! tree, and reach the stored bitmap and the summaries when another word is touched or a block
 //! search needs them ([`hot`]).
 
+mod chunk;
 mod flip;
 mod hot;
 mod search;
 mod update;
 mod validate;
 
+use self::chunk::Chunk;
 use self::hot::Hot;
 use crate::bits::{low_bits, run_level};
 
@@ -48,28 +52,29 @@ enum Slot {
     Free,
     /// Marked used as a whole by a block of order >= 18.
     Full,
-    /// Layout: level-2 node masks, then level-1 node masks, then the bitmap words.
-    Mixed(Box<[u64]>),
+    /// Stored bits and summaries.
+    Mixed(Box<Chunk>),
 }
 
-/// Where each part of a chunk lives inside [`Slot::Mixed`] data.
+/// The shape of a chunk's storage, the same for every chunk of a tree.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
-    /// Offset of the level-1 masks.
-    l1: usize,
-    /// Offset of the bitmap words.
-    words: usize,
-    /// Number of bitmap words.
+    /// Words in a leaf: its level-1 node's masks (when the tree has level 1), then its bitmap words.
+    leaf_len: usize,
+    /// Offset of the bitmap words inside a leaf.
+    leaf_words: usize,
+    /// Number of bitmap words in a chunk.
     word_count: usize,
-    /// Number of level-1 nodes.
+    /// Number of level-1 nodes in a chunk.
     l1_count: usize,
     /// Whether the chunk has a level-2 node.
     has_l2: bool,
 }
 
 impl Layout {
-    fn len(&self) -> usize {
-        self.words + self.word_count
+    /// Leaves in a chunk: one per level-1 node, or the single word of a tree without level 1.
+    fn leaf_count(&self) -> usize {
+        self.l1_count.max(1)
     }
 }
 
@@ -109,8 +114,9 @@ impl Tree {
             _ => 64,
         };
         let has_l2 = top >= 2;
-        let l1 = if has_l2 { stride(2) } else { 0 };
-        let layout = Layout { l1, words: l1 + l1_count * stride(1), word_count, l1_count, has_l2 };
+        let leaf_words = if l1_count > 0 { stride(1) } else { 0 };
+        let layout =
+            Layout { leaf_len: leaf_words + word_count.min(64), leaf_words, word_count, l1_count, has_l2 };
         let chunk_count = if chunked { 1usize << (order - CHUNK_ORDER) } else { 1 };
         let upper = (3..=top)
             .map(|level| {
@@ -129,8 +135,8 @@ impl Tree {
             hot: Hot::COLD,
         };
         if !chunked {
-            // Small pools are one chunk, stored from the start: nothing to gain from laziness.
-            tree.materialize(0);
+            // Small pools are one chunk, stored whole from the start: nothing to gain from laziness.
+            tree.slots[0] = Slot::Mixed(Box::new(Chunk::filled(&layout, order, 0)));
         }
         tree.rebuild_upper();
         tree
@@ -153,7 +159,7 @@ impl Tree {
         match &self.slots[chunk_of(pos)] {
             Slot::Free => 0,
             Slot::Full => !0,
-            Slot::Mixed(data) => data[self.layout.words + word_in_chunk(pos)],
+            Slot::Mixed(chunk) => chunk.word(&self.layout, word_in_chunk(pos)),
         }
     }
 
@@ -170,7 +176,7 @@ impl Tree {
             .slots
             .iter()
             .map(|slot| match slot {
-                Slot::Mixed(data) => data.len() * size_of::<u64>(),
+                Slot::Mixed(chunk) => chunk.heap_bytes(),
                 _ => 0,
             })
             .sum();
@@ -192,66 +198,30 @@ impl Tree {
         match &self.slots[j] {
             Slot::Free => CHUNK_ORDER + 1,
             Slot::Full => 0,
-            Slot::Mixed(data) => self.chunk_data_level(data),
+            Slot::Mixed(chunk) => chunk.level(&self.layout),
         }
     }
 
-    fn chunk_data_level(&self, data: &[u64]) -> u32 {
-        let layout = &self.layout;
-        if layout.has_l2 {
-            node_level(&data[..stride(2)], 2)
-        } else if layout.l1_count > 0 {
-            node_level(&data[layout.l1..layout.l1 + stride(1)], 1)
-        } else {
-            run_level(!data[layout.words])
-        }
-    }
-
-    /// Turns a uniform chunk into stored bits and summaries, and returns them.
+    /// Turns a uniform chunk into stored bits and summaries, and returns it.
     #[inline(always)]
-    fn materialize(&mut self, j: usize) -> &mut [u64] {
+    fn materialize(&mut self, j: usize) -> &mut Chunk {
         if !matches!(self.slots[j], Slot::Mixed(_)) {
             self.materialize_slow(j);
         }
         match &mut self.slots[j] {
-            Slot::Mixed(data) => data,
+            Slot::Mixed(chunk) => chunk,
             _ => unreachable!("chunk was just materialized"),
         }
     }
 
     #[cold]
     fn materialize_slow(&mut self, j: usize) {
-        let fill = match self.slots[j] {
-            Slot::Mixed(_) => None,
-            Slot::Free => Some(0),
-            Slot::Full => Some(!0),
+        let chunk = match self.slots[j] {
+            Slot::Mixed(_) => return,
+            Slot::Free => Chunk::free(&self.layout),
+            Slot::Full => Chunk::filled(&self.layout, self.order, !0),
         };
-        if let Some(fill) = fill {
-            let mut data = vec![0u64; self.layout.len()].into_boxed_slice();
-            data[self.layout.words..].fill(fill);
-            if self.order < 6 {
-                // Positions past the pool's end are permanently used.
-                data[self.layout.words] |= !low_bits(1 << self.order);
-            }
-            self.rebuild_chunk(&mut data);
-            self.slots[j] = Slot::Mixed(data);
-        }
-    }
-
-    /// Recomputes a chunk's summaries from its bitmap words, one node at a time.
-    fn rebuild_chunk(&self, data: &mut [u64]) {
-        let layout = self.layout;
-        if layout.l1_count == 0 {
-            return;
-        }
-        let (summaries, words) = data.split_at_mut(layout.words);
-        let (l2, l1) = summaries.split_at_mut(layout.l1);
-        for (node, node_words) in l1.chunks_exact_mut(stride(1)).zip(words.chunks(64)) {
-            write_levels(node, node_words.iter().map(|&word| run_level(!word)));
-        }
-        if layout.has_l2 {
-            write_levels(l2, l1.chunks_exact(stride(1)).map(|node| node_level(node, 1)));
-        }
+        self.slots[j] = Slot::Mixed(Box::new(chunk));
     }
 
     /// Recomputes levels 3 and up from the chunks.
@@ -309,15 +279,15 @@ fn node_level(node: &[u64], level: u32) -> u32 {
 /// moved, and they exist): knowing the direction, most changes stop at the first mask bit that
 /// already agrees ([`flip::update_child`]).
 #[inline]
-fn carry_into_l2(data: &mut [u64], layout: Layout, top: u32, i: usize, used: bool) -> Option<u32> {
+fn carry_into_l2(chunk: &mut Chunk, layout: &Layout, top: u32, i: usize, used: bool) -> Option<u32> {
     if !layout.has_l2 {
         return None;
     }
-    let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
-    if !flip::update_child(&mut data[..stride(2)], i, level, used) || top < 3 {
+    let level = chunk.l1_level(layout, i);
+    if !flip::update_child(&mut chunk.l2, i, level, used) || top < 3 {
         return None;
     }
-    Some(node_level(&data[..stride(2)], 2))
+    Some(node_level(&chunk.l2, 2))
 }
 
 /// Writes a whole node from its children's levels, in child order (bit `i` of `masks[k]` set iff

@@ -1,5 +1,6 @@
 //! Searches: one descent from the root, choosing a child per level from the summary masks.
 
+use super::chunk::Chunk;
 use super::{CHUNK_ORDER, Slot, Tree, chunk_of, stride, word_in_chunk};
 use crate::bits::{aligned_runs, best_run, bits_from};
 
@@ -102,29 +103,29 @@ impl Tree {
     /// climbing one or two levels from the word instead of descending from the root.
     #[inline]
     fn next_free_nearby(&self, bound: u64) -> Option<u64> {
-        let Slot::Mixed(data) = &self.slots[chunk_of(bound)] else { return None };
+        let Slot::Mixed(chunk) = &self.slots[chunk_of(bound)] else { return None };
         let layout = &self.layout;
         if layout.l1_count == 0 {
             return None;
         }
         let chunk_start = bound & !((1 << CHUNK_ORDER) - 1);
         let wi = word_in_chunk(bound);
-        let node = &data[layout.l1 + (wi >> 6) * stride(1)..][..stride(1)];
+        let node = chunk.node(layout, 1, wi >> 6);
         let words = node[0] & bits_from((wi as u64 & 63) + 1);
         if words != 0 {
             let w = (wi & !63) + words.trailing_zeros() as usize;
-            let word = !data[layout.words + w];
+            let word = !chunk.word(layout, w);
             return Some(chunk_start + ((w as u64) << 6) + u64::from(word.trailing_zeros()));
         }
         if !layout.has_l2 {
             return None;
         }
-        let nodes = data[0] & bits_from((wi as u64 >> 6) + 1);
+        let nodes = chunk.l2[0] & bits_from((wi as u64 >> 6) + 1);
         if nodes == 0 {
             return None;
         }
         let i = nodes.trailing_zeros() as usize;
-        let found = self.first_in_chunk(data, 1, i, Target::Free(0))?;
+        let found = self.first_in_chunk(chunk, 1, i, Target::Free(0))?;
         Some(chunk_start + ((i as u64) << 12) + found)
     }
 
@@ -175,27 +176,33 @@ impl Tree {
             }
             (Slot::Free, Target::Used) | (Slot::Full, Target::Free(_)) => None,
             (Slot::Full, Target::Used) => Some(bound),
-            (Slot::Mixed(data), _) => self.search_in_chunk(data, self.top.min(2), 0, bound, target),
+            (Slot::Mixed(chunk), _) => self.search_in_chunk(chunk, self.top.min(2), 0, bound, target),
         }
     }
 
-    fn search_in_chunk(&self, data: &[u64], level: u32, i: usize, bound: u64, target: Target) -> Option<u64> {
+    fn search_in_chunk(
+        &self,
+        chunk: &Chunk,
+        level: u32,
+        i: usize,
+        bound: u64,
+        target: Target,
+    ) -> Option<u64> {
         if level == 0 {
-            let word = data[self.layout.words + i];
+            let word = chunk.word(&self.layout, i);
             let hits = match target {
                 Target::Free(k) => aligned_runs(!word, k),
                 Target::Used => word,
             } & bits_from(bound);
             return (hits != 0).then(|| u64::from(hits.trailing_zeros()));
         }
-        let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
-        let masks = &data[at..][..stride(level)];
+        let masks = chunk.node(&self.layout, level, i);
         let pick = pick(masks, level, self.valid_children(level), bound, target)?;
         self.descend(pick, level, bound, |child, child_bound| {
             if child_bound == 0 {
-                self.first_in_chunk(data, level - 1, i * 64 + child, target)
+                self.first_in_chunk(chunk, level - 1, i * 64 + child, target)
             } else {
-                self.search_in_chunk(data, level - 1, i * 64 + child, child_bound, target)
+                self.search_in_chunk(chunk, level - 1, i * 64 + child, child_bound, target)
             }
         })
     }
@@ -244,7 +251,7 @@ impl Tree {
             }
         }
         let found = match (&self.slots[if self.top >= 3 { idx } else { 0 }], target) {
-            (Slot::Mixed(data), _) => self.first_in_chunk(data, level, 0, target),
+            (Slot::Mixed(chunk), _) => self.first_in_chunk(chunk, level, 0, target),
             (Slot::Free, Target::Free(_)) | (Slot::Full, Target::Used) => Some(0),
             (Slot::Free, Target::Used) | (Slot::Full, Target::Free(_)) => None,
         };
@@ -253,11 +260,10 @@ impl Tree {
 
     /// [`Tree::first_under`] inside a chunk, from node `i` of `level` (0 for the word level).
     #[inline]
-    fn first_in_chunk(&self, data: &[u64], mut level: u32, mut i: usize, target: Target) -> Option<u64> {
+    fn first_in_chunk(&self, chunk: &Chunk, mut level: u32, mut i: usize, target: Target) -> Option<u64> {
         let mut pos = 0;
         while level >= 1 {
-            let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
-            match step(&data[at..][..stride(level)], level, self.valid_children(level), target)? {
+            match step(chunk.node(&self.layout, level, i), level, self.valid_children(level), target)? {
                 Step::Here(offset) => return Some(pos + offset),
                 Step::Child(child) => {
                     pos += (child as u64) << (6 * level);
@@ -266,7 +272,7 @@ impl Tree {
                 }
             }
         }
-        let word = data[self.layout.words + i];
+        let word = chunk.word(&self.layout, i);
         let hits = match target {
             Target::Free(k) => aligned_runs(!word, k),
             Target::Used => word,
@@ -279,7 +285,7 @@ impl Tree {
             return match &self.slots[if self.top >= 3 { idx } else { 0 }] {
                 Slot::Free => Some(0),
                 Slot::Full => None,
-                Slot::Mixed(data) => self.best_in_chunk(data, self.top.min(2), 0, k),
+                Slot::Mixed(chunk) => self.best_in_chunk(chunk, self.top.min(2), 0, k),
             };
         }
         let masks = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
@@ -293,16 +299,15 @@ impl Tree {
         }
     }
 
-    fn best_in_chunk(&self, data: &[u64], level: u32, i: usize, k: u32) -> Option<u64> {
+    fn best_in_chunk(&self, chunk: &Chunk, level: u32, i: usize, k: u32) -> Option<u64> {
         if level == 0 {
-            return best_run(!data[self.layout.words + i], k).map(u64::from);
+            return best_run(!chunk.word(&self.layout, i), k).map(u64::from);
         }
-        let at = if level == 2 { 0 } else { self.layout.l1 + i * stride(1) };
-        match pick_best(&data[at..][..stride(level)], level, k)? {
+        match pick_best(chunk.node(&self.layout, level, i), level, k)? {
             Pick::Here(offset) => Some(offset),
             Pick::Children(child) => {
                 let child = child as usize;
-                let found = self.best_in_chunk(data, level - 1, i * 64 + child, k)?;
+                let found = self.best_in_chunk(chunk, level - 1, i * 64 + child, k)?;
                 Some(((child as u64) << (6 * level)) + found)
             }
         }

@@ -1,10 +1,10 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
+use super::flip::update_child;
 use super::{
     CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, set_children,
     stride, word_in_chunk,
 };
-use super::flip::update_child;
 use crate::bits::{bits_from, low_bits, run_level};
 
 impl Tree {
@@ -138,31 +138,27 @@ impl Tree {
     fn fill_block(&mut self, start: u64, order: u32, used: bool) {
         let (layout, top) = (self.layout, self.top);
         let j = chunk_of(start);
-        let data = self.materialize(j);
         let wi = word_in_chunk(start);
-        let l1 = layout.l1 + (wi >> 6) * stride(1);
+        let chunk = self.materialize(j);
+        let (node, words) = chunk.leaf_mut(&layout, wi >> 6).split_at_mut(layout.leaf_words);
         if order < 6 {
             let bits = low_bits(1 << order) << (start & 63);
-            let word = &mut data[layout.words + wi];
+            let word = &mut words[wi & 63];
             let old = *word;
             *word = if used { old | bits } else { old & !bits };
             let level = run_level(!*word);
-            if layout.l1_count == 0
-                || level == run_level(!old)
-                || !update_child(&mut data[l1..][..stride(1)], wi & 63, level, used)
-            {
+            if layout.l1_count == 0 || level == run_level(!old) || !update_child(node, wi & 63, level, used) {
                 return;
             }
         } else {
-            let words = 1usize << (order - 6);
-            data[layout.words + wi..][..words].fill(if used { !0 } else { 0 });
+            let count = 1usize << (order - 6);
+            words[wi & 63..][..count].fill(if used { !0 } else { 0 });
             if layout.l1_count == 0 {
                 return;
             }
-            let children = low_bits(words as u32) << (wi & 63);
-            set_children(&mut data[l1..][..stride(1)], children, if used { 0 } else { 7 });
+            set_children(node, low_bits(count as u32) << (wi & 63), if used { 0 } else { 7 });
         }
-        if let Some(level) = carry_into_l2(data, layout, top, wi >> 6, used) {
+        if let Some(level) = carry_into_l2(chunk, &layout, top, wi >> 6, used) {
             self.propagate_upper(j, level, used);
         }
     }
@@ -171,58 +167,59 @@ impl Tree {
     ///
     /// Words and level-1 nodes strictly inside the range end up entirely used or entirely free, so
     /// their parents take them in one mask operation per order; only the (at most two) boundary
-    /// children at each level are looked at one by one.
+    /// children at each level are looked at one by one. A leaf never stored is already free.
     fn fill_in_chunk(&mut self, j: usize, lo: u64, hi: u64, used: bool) -> u32 {
         let layout = self.layout;
-        let data = self.materialize(j);
+        let chunk = self.materialize(j);
         let (first, last) = ((lo >> 6) as usize, ((hi - 1) >> 6) as usize);
         // Words wholly inside the range, as [full_lo, full_hi); the others touched are partial.
         let (full_lo, full_hi) = (lo.div_ceil(64) as usize, (hi / 64) as usize);
         let partial = |w: usize| w < full_lo || w >= full_hi;
-        if full_lo < full_hi {
-            data[layout.words + full_lo..layout.words + full_hi].fill(if used { !0 } else { 0 });
-        }
-        for w in distinct(first, last).filter(|&w| partial(w)) {
-            let from = if w == first { lo & 63 } else { 0 };
-            let to = if w == last { ((hi - 1) & 63) + 1 } else { 64 };
-            let bits = low_bits((to - from) as u32) << from;
-            let word = &mut data[layout.words + w];
-            *word = if used { *word | bits } else { *word & !bits };
-        }
-        if layout.l1_count == 0 {
-            return run_level(!data[layout.words]);
-        }
-        let (whole_word, whole_l1) = if used { (0, 0) } else { (7, 6 + 7) };
         for i in (first >> 6)..=(last >> 6) {
-            let at = layout.l1 + i * stride(1);
-            let inner = span_bits(full_lo, full_hi, i << 6);
-            if inner != 0 {
-                set_children(&mut data[at..][..stride(1)], inner, whole_word);
+            if !used && chunk.leaf(&layout, i).is_none() {
+                continue;
             }
-            for w in distinct(first, last) {
-                if w >> 6 == i && partial(w) {
-                    let level = run_level(!data[layout.words + w]);
-                    set_child_level(&mut data[at..][..stride(1)], w & 63, level);
-                }
+            let base = i << 6;
+            let (node, words) = chunk.leaf_mut(&layout, i).split_at_mut(layout.leaf_words);
+            let (inner_lo, inner_hi) = (full_lo.clamp(base, base + 64), full_hi.clamp(base, base + 64));
+            if inner_lo < inner_hi {
+                words[inner_lo - base..inner_hi - base].fill(if used { !0 } else { 0 });
+            }
+            for w in distinct(first, last).filter(|&w| w >> 6 == i && partial(w)) {
+                let from = if w == first { lo & 63 } else { 0 };
+                let to = if w == last { ((hi - 1) & 63) + 1 } else { 64 };
+                let bits = low_bits((to - from) as u32) << from;
+                let word = &mut words[w - base];
+                *word = if used { *word | bits } else { *word & !bits };
+            }
+            if layout.l1_count == 0 {
+                return run_level(!words[0]);
+            }
+            let inner = span_bits(full_lo, full_hi, base);
+            if inner != 0 {
+                set_children(node, inner, if used { 0 } else { 7 });
+            }
+            for w in distinct(first, last).filter(|&w| w >> 6 == i && partial(w)) {
+                set_child_level(node, w & 63, run_level(!words[w - base]));
             }
         }
         if !layout.has_l2 {
-            return node_level(&data[layout.l1..][..stride(1)], 1);
+            return chunk.l1_level(&layout, 0);
         }
         // Level-1 nodes wholly inside the range, and the (at most two) touched in part.
         let (nodes_lo, nodes_hi) = (full_lo.div_ceil(64), full_hi / 64);
         let inner = span_bits(nodes_lo, nodes_hi, 0);
         if inner != 0 {
-            set_children(&mut data[..stride(2)], inner, whole_l1);
+            set_children(&mut chunk.l2, inner, if used { 0 } else { 6 + 7 });
         }
         for i in distinct(first >> 6, last >> 6) {
             if i < nodes_lo || i >= nodes_hi {
-                let level = node_level(&data[layout.l1 + i * stride(1)..][..stride(1)], 1);
-                set_child_level(&mut data[..stride(2)], i, level);
+                let level = chunk.l1_level(&layout, i);
+                set_child_level(&mut chunk.l2, i, level);
             }
         }
         debug_assert!(layout.word_count <= CHUNK_WORDS);
-        node_level(&data[..stride(2)], 2)
+        node_level(&chunk.l2, 2)
     }
 
     /// Marks many ranges used at once (each free before, ascending or not): bits first, then every
@@ -230,6 +227,7 @@ impl Tree {
     /// the summaries would cost more than rebuilding them.
     pub(crate) fn fill_many(&mut self, ranges: impl IntoIterator<Item = (u64, u64)>) {
         self.retire_hot();
+        let layout = self.layout;
         let mut touched = vec![false; self.slots.len()];
         let chunk_size = 1u64 << CHUNK_ORDER.min(self.order);
         for (start, end) in ranges {
@@ -241,24 +239,25 @@ impl Tree {
                 if self.top >= 3 && lo == chunk_start && hi == chunk_start + chunk_size {
                     self.slots[j] = Slot::Full;
                 } else {
-                    let words = self.layout.words;
-                    let data = self.materialize(j);
-                    let (rel_lo, rel_hi) = (lo - chunk_start, hi - chunk_start);
-                    for w in (rel_lo >> 6)..=((rel_hi - 1) >> 6) {
-                        let from = rel_lo.max(w << 6) - (w << 6);
-                        let to = rel_hi.min((w + 1) << 6) - (w << 6);
-                        data[words + w as usize] |= low_bits((to - from) as u32) << from;
+                    let chunk = self.materialize(j);
+                    let (rel_lo, rel_hi) = ((lo - chunk_start) as usize, (hi - chunk_start) as usize);
+                    for i in (rel_lo >> 12)..=((rel_hi - 1) >> 12) {
+                        let words = &mut chunk.leaf_mut(&layout, i)[layout.leaf_words..];
+                        let (leaf_lo, leaf_hi) = (rel_lo.max(i << 12), rel_hi.min((i + 1) << 12));
+                        for w in (leaf_lo >> 6)..=((leaf_hi - 1) >> 6) {
+                            let from = leaf_lo.max(w << 6) - (w << 6);
+                            let to = leaf_hi.min((w + 1) << 6) - (w << 6);
+                            words[w & 63] |= low_bits((to - from) as u32) << from;
+                        }
                     }
                 }
                 touched[j] = true;
                 lo = hi;
             }
         }
-        for (j, touched) in touched.into_iter().enumerate() {
-            if let (true, Slot::Mixed(data)) = (touched, &mut self.slots[j]) {
-                let mut data = std::mem::take(data);
-                self.rebuild_chunk(&mut data);
-                self.slots[j] = Slot::Mixed(data);
+        for (touched, slot) in touched.into_iter().zip(&mut self.slots) {
+            if let (true, Slot::Mixed(chunk)) = (touched, slot) {
+                chunk.rebuild(&layout);
             }
         }
         self.rebuild_upper();

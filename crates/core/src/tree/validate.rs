@@ -16,30 +16,19 @@ impl Tree {
             }
         }
         for (j, slot) in self.slots.iter().enumerate() {
-            let Slot::Mixed(data) = slot else {
+            let Slot::Mixed(chunk) = slot else {
                 if self.top < 3 {
                     return Err(format!("unchunked tree has a uniform chunk {j}"));
                 }
                 continue;
             };
-            if data.len() != self.layout.len() {
-                return Err(format!("chunk {j} holds {} words, expected {}", data.len(), self.layout.len()));
-            }
             if self.order < 6 {
                 let outside = !low_bits(1 << self.order);
-                if data[self.layout.words] & outside != outside {
+                if chunk.word(&self.layout, 0) & outside != outside {
                     return Err("a position past the pool's end is marked free".into());
                 }
             }
-            let mut fresh = data.clone();
-            self.rebuild_chunk(&mut fresh);
-            if fresh != *data {
-                let at = fresh.iter().zip(data.iter()).position(|(a, b)| a != b).unwrap_or(0);
-                return Err(format!(
-                    "chunk {j}: summary word {at} is {:#x}, bitmap says {:#x}",
-                    data[at], fresh[at]
-                ));
-            }
+            chunk.check(&self.layout).map_err(|why| format!("chunk {j}: {why}"))?;
         }
         if let Some(free) = self.next_free(0).filter(|&pos| pos < self.low_free) {
             return Err(format!("position {free} is free below the low-water mark {}", self.low_free));
@@ -61,9 +50,7 @@ impl Tree {
             .map(|slot| match slot {
                 Slot::Free => 0,
                 Slot::Full => 1 << super::CHUNK_ORDER,
-                Slot::Mixed(data) => {
-                    data[self.layout.words..].iter().map(|w| u64::from(w.count_ones())).sum()
-                }
+                Slot::Mixed(chunk) => chunk.count_used(&self.layout),
             })
             .sum();
         if self.order < 6 {

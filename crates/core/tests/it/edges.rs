@@ -208,6 +208,22 @@ fn memory_follows_use() {
 }
 
 #[test]
+fn scattered_clusters_cost_what_they_use() {
+    // 4,096 /24s spread over the whole space, each in a 2^18 chunk of its own: 1M addresses.
+    let mut pool = Pool::new(net("0.0.0.0/0")).unwrap();
+    for i in 0..4096u32 {
+        let start = i.wrapping_mul(0x9e37_79b9) & !0x3_ffff;
+        let block = Ipv4Net::new(Ipv4Addr::from_bits(start | 0x1_2300), 24).unwrap();
+        pool.allocate_block_specific(block).unwrap();
+    }
+    assert_eq!(pool.stats().allocated, 1 << 20);
+    let mib = pool.heap_bytes() as f64 / f64::from(1 << 20);
+    assert!(mib <= 16.0, "1M addresses in 4,096 scattered /24s hold {mib:.2} MiB");
+    pool.validate().unwrap();
+    println!("4,096 scattered /24s: {mib:.2} MiB");
+}
+
+#[test]
 fn releasing_a_block_address_by_address() {
     let mut pool = Pool::new(net("10.0.0.0/16")).unwrap();
     let block = pool.allocate_block(24).unwrap();

@@ -1,0 +1,173 @@
+//! One chunk's stored form: its level-2 node, and a leaf for each level-1 node that was ever touched.
+//!
+//! A leaf is a level-1 node's masks followed by the 64 bitmap words under it (4,096 positions,
+//! 576 bytes). A level-1 node without a leaf is entirely free. Why leaves and not the whole chunk:
+//! a pool holding small clusters scattered over a huge space (a /24 here and there in a /0) would
+//! otherwise pay 36 KiB per 2^18 chunk touched; with leaves it pays about 0.8 KiB per cluster, while
+//! a dense chunk still costs 1.14 bits per address.
+
+use super::{Layout, stride, write_levels};
+use crate::bits::{low_bits, run_level};
+
+/// Marks a level-1 node without a leaf.
+const ABSENT: u8 = u8::MAX;
+
+/// The level-1 node of a leaf whose 64 words are all free: every child at level 7.
+const FREE_NODE: [u64; stride(1)] = [!0, !0, !0, !0, !0, !0, !0, (1 << 7) - 1];
+
+/// A chunk of a [`super::Tree`] that holds stored bits.
+#[derive(Clone, Debug)]
+pub(super) struct Chunk {
+    /// The level-2 node's masks and non-empty word (unused in trees without a level 2).
+    pub(super) l2: [u64; stride(2)],
+    /// Where each level-1 node's leaf sits in `leaves`, in leaves, or [`ABSENT`].
+    place: [u8; 64],
+    /// The leaves, [`Layout::leaf_len`] words each, in the order they were first touched.
+    leaves: Vec<u64>,
+}
+
+impl Chunk {
+    /// A chunk with every position free and no leaf. Only trees whose leaves hold 64 words (the
+    /// chunked ones, and those of at least 2^12 positions) may leave a leaf out.
+    pub(super) fn free(layout: &Layout) -> Chunk {
+        let mut chunk = Chunk { l2: [0; stride(2)], place: [ABSENT; 64], leaves: Vec::new() };
+        if layout.has_l2 {
+            write_levels(&mut chunk.l2, (0..layout.l1_count).map(|_| 6 + 7));
+        }
+        chunk
+    }
+
+    /// A chunk with every leaf stored and every word `fill`, past-the-end positions of a tiny tree
+    /// used, and its summaries built.
+    pub(super) fn filled(layout: &Layout, order: u32, fill: u64) -> Chunk {
+        let mut chunk = Chunk::free(layout);
+        for i in 0..layout.leaf_count() {
+            chunk.leaf_mut(layout, i).fill(fill);
+        }
+        if order < 6 {
+            chunk.leaves[layout.leaf_words] |= !low_bits(1 << order);
+        }
+        chunk.rebuild(layout);
+        chunk
+    }
+
+    /// Bytes held on the heap by this chunk (itself and its leaves).
+    pub(super) fn heap_bytes(&self) -> usize {
+        size_of::<Chunk>() + self.leaves.capacity() * size_of::<u64>()
+    }
+
+    /// The leaf of level-1 node `i`, if stored.
+    #[inline(always)]
+    pub(super) fn leaf(&self, layout: &Layout, i: usize) -> Option<&[u64]> {
+        let at = self.place[i];
+        if at == ABSENT {
+            return None;
+        }
+        let start = at as usize * layout.leaf_len;
+        Some(&self.leaves[start..start + layout.leaf_len])
+    }
+
+    /// The leaf of level-1 node `i`, stored (all free) if it was not.
+    #[inline(always)]
+    pub(super) fn leaf_mut(&mut self, layout: &Layout, i: usize) -> &mut [u64] {
+        if self.place[i] == ABSENT {
+            self.add_leaf(layout, i);
+        }
+        let start = self.place[i] as usize * layout.leaf_len;
+        &mut self.leaves[start..start + layout.leaf_len]
+    }
+
+    #[cold]
+    fn add_leaf(&mut self, layout: &Layout, i: usize) {
+        let at = self.leaves.len() / layout.leaf_len;
+        self.place[i] = at as u8;
+        // Dense chunks end at exactly 64 leaves: doubling keeps the capacity exact there.
+        if self.leaves.len() == self.leaves.capacity() {
+            self.leaves.reserve_exact(self.leaves.len().max(layout.leaf_len));
+        }
+        self.leaves.resize(self.leaves.len() + layout.leaf_len, 0);
+        let leaf = &mut self.leaves[at * layout.leaf_len..];
+        if layout.leaf_words > 0 {
+            leaf[..stride(1)].copy_from_slice(&FREE_NODE);
+        }
+    }
+
+    /// Bitmap word `wi` of the chunk.
+    #[inline(always)]
+    pub(super) fn word(&self, layout: &Layout, wi: usize) -> u64 {
+        // One lookup and one bounds check: this is every single-address change's first read.
+        let at = self.place[wi >> 6];
+        if at == ABSENT {
+            return 0;
+        }
+        self.leaves[at as usize * layout.leaf_len + layout.leaf_words + (wi & 63)]
+    }
+
+    /// The masks of node `i` at `level` (1 or 2) of the chunk.
+    #[inline(always)]
+    pub(super) fn node(&self, layout: &Layout, level: u32, i: usize) -> &[u64] {
+        if level == 2 {
+            return &self.l2;
+        }
+        self.leaf(layout, i).map_or(&FREE_NODE, |leaf| &leaf[..stride(1)])
+    }
+
+    /// The level of level-1 node `i` (see [`super::node_level`]).
+    #[inline(always)]
+    pub(super) fn l1_level(&self, layout: &Layout, i: usize) -> u32 {
+        super::node_level(self.node(layout, 1, i), 1)
+    }
+
+    /// Level of the chunk as a whole.
+    pub(super) fn level(&self, layout: &Layout) -> u32 {
+        if layout.has_l2 {
+            super::node_level(&self.l2, 2)
+        } else if layout.l1_count > 0 {
+            self.l1_level(layout, 0)
+        } else {
+            run_level(!self.word(layout, 0))
+        }
+    }
+
+    /// Recomputes every summary from the bitmap words.
+    pub(super) fn rebuild(&mut self, layout: &Layout) {
+        if layout.l1_count == 0 {
+            return;
+        }
+        let words_per_leaf = layout.leaf_len - layout.leaf_words;
+        for at in 0..self.leaves.len() / layout.leaf_len {
+            let leaf = &mut self.leaves[at * layout.leaf_len..][..layout.leaf_len];
+            let (node, words) = leaf.split_at_mut(stride(1));
+            write_levels(node, words[..words_per_leaf].iter().map(|&word| run_level(!word)));
+        }
+        if layout.has_l2 {
+            let levels: Vec<u32> = (0..layout.l1_count).map(|i| self.l1_level(layout, i)).collect();
+            write_levels(&mut self.l2, levels.into_iter());
+        }
+    }
+
+    /// Whether the stored summaries are what the bitmap words say; the first disagreement if not.
+    pub(super) fn check(&self, layout: &Layout) -> Result<(), String> {
+        let mut fresh = self.clone();
+        fresh.rebuild(layout);
+        if fresh.l2 != self.l2 {
+            return Err(format!("level-2 node is {:x?}, bitmap says {:x?}", self.l2, fresh.l2));
+        }
+        if let Some(at) = fresh.leaves.iter().zip(&self.leaves).position(|(a, b)| a != b) {
+            return Err(format!(
+                "leaf word {at} is {:#x}, bitmap says {:#x}",
+                self.leaves[at], fresh.leaves[at]
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of used positions in the stored words.
+    pub(super) fn count_used(&self, layout: &Layout) -> u64 {
+        self.leaves
+            .chunks_exact(layout.leaf_len)
+            .flat_map(|leaf| &leaf[layout.leaf_words..])
+            .map(|word| u64::from(word.count_ones()))
+            .sum()
+    }
+}
