@@ -70,10 +70,23 @@ impl Chunk {
     /// The leaf of level-1 node `i`, stored (all free) if it was not.
     #[inline(always)]
     pub(super) fn leaf_mut(&mut self, layout: &Layout, i: usize) -> &mut [u64] {
+        let start = self.leaf_start(layout, i);
+        self.leaf_at(layout, start)
+    }
+
+    /// Where the leaf of level-1 node `i` starts in the chunk's leaves, storing it (all free) if it
+    /// was not. A leaf never moves once stored.
+    #[inline(always)]
+    pub(super) fn leaf_start(&mut self, layout: &Layout, i: usize) -> usize {
         if self.place[i] == ABSENT {
             self.add_leaf(layout, i);
         }
-        let start = self.place[i] as usize * layout.leaf_len;
+        self.place[i] as usize * layout.leaf_len
+    }
+
+    /// The leaf starting at `start` (from [`Chunk::leaf_start`]).
+    #[inline(always)]
+    pub(super) fn leaf_at(&mut self, layout: &Layout, start: usize) -> &mut [u64] {
         &mut self.leaves[start..start + layout.leaf_len]
     }
 

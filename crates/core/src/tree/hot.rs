@@ -28,10 +28,13 @@ pub(super) struct Hot {
     pub(super) word: u64,
     /// Its true value; the stored copy and the summaries may still hold an older one.
     pub(super) bits: u64,
+    /// Where its leaf starts in its chunk's leaves (see [`super::chunk::Chunk::leaf_start`]), so
+    /// writing it back needs no lookup.
+    pub(super) leaf: usize,
 }
 
 impl Hot {
-    pub(super) const COLD: Hot = Hot { word: NONE, bits: 0 };
+    pub(super) const COLD: Hot = Hot { word: NONE, bits: 0, leaf: 0 };
 }
 
 /// Widest node: a level-5 node (the root of a /0) stores `stride(5)` words.
@@ -40,13 +43,13 @@ const WIDEST: usize = stride(5);
 impl Tree {
     /// Makes word `w` (not the hot one), whose stored value is `stored`, the hot one, writing the
     /// previous one back first. `w`'s chunk gets stored bits.
-    #[inline]
+    #[inline(always)]
     pub(super) fn adopt(&mut self, w: u64, stored: u64) {
         debug_assert_ne!(w, self.hot.word, "the hot word's stored value is stale");
         self.flush();
         let layout = self.layout;
-        self.materialize(chunk_of(w << 6)).leaf_mut(&layout, word_in_chunk(w << 6) >> 6);
-        self.hot = Hot { word: w, bits: stored };
+        let leaf = self.materialize(chunk_of(w << 6)).leaf_start(&layout, word_in_chunk(w << 6) >> 6);
+        self.hot = Hot { word: w, bits: stored, leaf };
     }
 
     /// Writes the hot word back and brings the summaries above it up to date; the word stays hot.
@@ -63,7 +66,7 @@ impl Tree {
             unreachable!("the hot word's chunk holds stored bits");
         };
         let wi = word_in_chunk(pos);
-        let leaf = chunk.leaf_mut(&layout, wi >> 6);
+        let leaf = chunk.leaf_at(&layout, self.hot.leaf);
         let stored = &mut leaf[layout.leaf_words + (wi & 63)];
         let old = *stored;
         let diff = old ^ bits;
