@@ -142,6 +142,8 @@ fn single_address_groups(c: &mut Criterion) {
     for data in datasets.iter().filter(|d| !d.used.is_empty()) {
         let used = data.used_sample(1 << 16);
         release_allocate::<OursFirstFit>(&mut group, data, &used);
+        // The rolling policy beside `next_fit`, which rolls too: first fit reuses the lowest free.
+        release_allocate::<OursRoundRobin>(&mut group, data, &used);
         release_allocate::<NextFit>(&mut group, data, &used);
         release_allocate::<WordScan>(&mut group, data, &used);
         release_allocate::<RoaringFree>(&mut group, data, &used);
