@@ -4,7 +4,7 @@
 //! 576 bytes). A level-1 node without a leaf is entirely free. Why leaves and not the whole chunk:
 //! a pool holding small clusters scattered over a huge space (a /24 here and there in a /0) would
 //! otherwise pay 36 KiB per 2^18 chunk touched; with leaves it pays about 0.8 KiB per cluster, while
-//! a dense chunk still costs 1.14 bits per address.
+//! a dense chunk still costs 1.13 bits per address.
 
 use super::{Layout, stride, write_levels};
 use crate::bits::{low_bits, run_level};
@@ -94,9 +94,11 @@ impl Chunk {
     fn add_leaf(&mut self, layout: &Layout, i: usize) {
         let at = self.leaves.len() / layout.leaf_len;
         self.place[i] = at as u8;
-        // Dense chunks end at exactly 64 leaves: doubling keeps the capacity exact there.
-        if self.leaves.len() == self.leaves.capacity() {
-            self.leaves.reserve_exact(self.leaves.len().max(layout.leaf_len));
+        // Room for a power of two of leaves, so a dense chunk ends at exactly 64 (also after a clone,
+        // whose capacity is its length).
+        let room = (at + 1).next_power_of_two() * layout.leaf_len;
+        if room > self.leaves.capacity() {
+            self.leaves.reserve_exact(room - self.leaves.len());
         }
         self.leaves.resize(self.leaves.len() + layout.leaf_len, 0);
         let leaf = &mut self.leaves[at * layout.leaf_len..];
@@ -171,6 +173,44 @@ impl Chunk {
                 "leaf word {at} is {:#x}, bitmap says {:#x}",
                 self.leaves[at], fresh.leaves[at]
             ));
+        }
+        Ok(())
+    }
+
+    /// Whether the leaves are laid out as the place table says: whole leaves, each placed once, and
+    /// (`all_stored`) none missing; and the hot word's leaf offset, if given, is its leaf's.
+    pub(super) fn check_shape(
+        &self,
+        layout: &Layout,
+        all_stored: bool,
+        hot: Option<(usize, usize)>,
+    ) -> Result<(), String> {
+        if !self.leaves.len().is_multiple_of(layout.leaf_len) {
+            return Err(format!("{} leaf words is not a whole number of leaves", self.leaves.len()));
+        }
+        let count = self.leaves.len() / layout.leaf_len;
+        let mut seen = vec![false; count];
+        for (i, &at) in self.place.iter().enumerate() {
+            if at == ABSENT {
+                if all_stored && i < layout.leaf_count() {
+                    return Err(format!("leaf {i} is missing from a tree that stores every leaf"));
+                }
+                continue;
+            }
+            if i >= layout.leaf_count()
+                || at as usize >= count
+                || std::mem::replace(&mut seen[at as usize], true)
+            {
+                return Err(format!("leaf {i} is placed at {at}, outside or shared"));
+            }
+        }
+        if seen.contains(&false) {
+            return Err("a stored leaf belongs to no level-1 node".into());
+        }
+        if let Some((i, start)) = hot {
+            if self.place[i] == ABSENT || self.place[i] as usize * layout.leaf_len != start {
+                return Err(format!("the hot word's leaf offset {start} is not leaf {i}'s"));
+            }
         }
         Ok(())
     }

@@ -139,6 +139,14 @@ impl Tree {
         let (layout, top) = (self.layout, self.top);
         let j = chunk_of(start);
         let wi = word_in_chunk(start);
+        let already_free = match &self.slots[j] {
+            Slot::Free => true,
+            Slot::Full => false,
+            Slot::Mixed(chunk) => chunk.leaf(&layout, wi >> 6).is_none(),
+        };
+        if !used && already_free {
+            return;
+        }
         let chunk = self.materialize(j);
         let (node, words) = chunk.leaf_mut(&layout, wi >> 6).split_at_mut(layout.leaf_words);
         if order < 6 {

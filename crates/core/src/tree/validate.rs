@@ -28,6 +28,9 @@ impl Tree {
                     return Err("a position past the pool's end is marked free".into());
                 }
             }
+            let hot = (self.hot.word != super::hot::NONE && super::chunk_of(self.hot.word << 6) == j)
+                .then(|| (super::word_in_chunk(self.hot.word << 6) >> 6, self.hot.leaf));
+            chunk.check_shape(&self.layout, self.top < 3, hot).map_err(|why| format!("chunk {j}: {why}"))?;
             chunk.check(&self.layout).map_err(|why| format!("chunk {j}: {why}"))?;
         }
         if let Some(free) = self.next_free(0).filter(|&pos| pos < self.low_free) {

@@ -208,6 +208,23 @@ fn memory_follows_use() {
 }
 
 #[test]
+fn a_clone_grows_dense_as_tightly_as_the_original() {
+    // Two chunks of 2^18, three leaves touched in each.
+    let mut pool = Pool::new(net("10.0.0.0/13")).unwrap();
+    for block in
+        ["10.0.0.0/24", "10.0.16.0/24", "10.0.32.0/24", "10.4.0.0/24", "10.4.16.0/24", "10.4.32.0/24"]
+    {
+        pool.allocate_block_specific(net(block)).unwrap();
+    }
+    // A clone's storage is exactly its length: growing it must still end at a dense chunk's size.
+    let mut copy = pool.clone();
+    while copy.allocate_block(24).is_ok() {}
+    let dense = copy.heap_bytes() as f64 * 8.0 / copy.capacity() as f64;
+    assert!(dense < 1.15, "dense clone of a /13: {dense:.4} bits per address");
+    copy.validate().unwrap();
+}
+
+#[test]
 fn scattered_clusters_cost_what_they_use() {
     // 4,096 /24s spread over the whole space, each in a 2^18 chunk of its own: 1M addresses.
     let mut pool = Pool::new(net("0.0.0.0/0")).unwrap();
