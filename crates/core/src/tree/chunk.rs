@@ -207,10 +207,10 @@ impl Chunk {
         if seen.contains(&false) {
             return Err("a stored leaf belongs to no level-1 node".into());
         }
-        if let Some((i, start)) = hot {
-            if self.place[i] == ABSENT || self.place[i] as usize * layout.leaf_len != start {
-                return Err(format!("the hot word's leaf offset {start} is not leaf {i}'s"));
-            }
+        if let Some((i, start)) = hot
+            && (self.place[i] == ABSENT || self.place[i] as usize * layout.leaf_len != start)
+        {
+            return Err(format!("the hot word's leaf offset {start} is not leaf {i}'s"));
         }
         Ok(())
     }
