@@ -7,6 +7,8 @@ pub const POOL: &str = "10.0.0.0/8";
 /// log2 of its size.
 pub const ORDER: u32 = 24;
 const SEED: u64 = 0x1a9_2026;
+/// The block datasets fill everything below the pool's last /16, which stays free.
+const BELOW_TOP_16: u32 = (1 << ORDER) - (1 << 16);
 
 /// A named fill of the 10.0.0.0/8 pool: the set of used offsets.
 pub struct Dataset {
@@ -59,34 +61,28 @@ impl Dataset {
     /// whole, everywhere but the last /16, which is left untouched (a fresh region at the top). So
     /// about one /24 in 200 is free below it, and the only free /16 is the last one.
     pub fn fragmented() -> Dataset {
-        let mut rng = fastrand::Rng::with_seed(SEED ^ 0xf4a6);
-        let limit = (1u32 << ORDER) - (1 << 16);
-        let mut used = RoaringBitmap::new();
-        for block in (0..limit).step_by(64) {
-            if rng.u32(0..100) < 5 {
-                used.insert_range(block..block + 64);
-            }
-        }
-        let singles =
-            RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
-        used |= singles;
-        Dataset { name: "fragmented", used, order: ORDER }
+        Dataset::singles_and_26s("fragmented", SEED ^ 0xf4a6, 5)
     }
 
     /// 2% of single addresses and 20% of the aligned /26 blocks used at random below the last /16
     /// (left free): about one /24 in 430 is free below it. The fill of an independent side-by-side run.
     pub fn singles_26s() -> Dataset {
-        let mut rng = fastrand::Rng::with_seed(SEED ^ 0x26);
-        let limit = (1u32 << ORDER) - (1 << 16);
+        Dataset::singles_and_26s("singles-26s", SEED ^ 0x26, 20)
+    }
+
+    /// `percent_26s`% of the aligned /26 blocks, then 2% of single addresses, used at random below
+    /// the last /16, which is left free.
+    fn singles_and_26s(name: &'static str, seed: u64, percent_26s: u32) -> Dataset {
+        let mut rng = fastrand::Rng::with_seed(seed);
         let mut used = RoaringBitmap::new();
-        for block in (0..limit).step_by(64) {
-            if rng.u32(0..100) < 20 {
+        for block in (0..BELOW_TOP_16).step_by(64) {
+            if rng.u32(0..100) < percent_26s {
                 used.insert_range(block..block + 64);
             }
         }
-        used |=
-            RoaringBitmap::from_sorted_iter((0..limit).filter(|_| rng.u32(0..100) < 2)).expect("ascending");
-        Dataset { name: "singles-26s", used, order: ORDER }
+        used |= RoaringBitmap::from_sorted_iter((0..BELOW_TOP_16).filter(|_| rng.u32(0..100) < 2))
+            .expect("ascending");
+        Dataset { name, used, order: ORDER }
     }
 
     /// Free /24s are rare: below the last /16 (left free), every /24 holds one used address at random
@@ -94,9 +90,8 @@ impl Dataset {
     /// walks far.
     pub fn rare_24() -> Dataset {
         let mut rng = fastrand::Rng::with_seed(SEED ^ 0x24);
-        let limit = (1u32 << ORDER) - (1 << 16);
         let mut used = RoaringBitmap::new();
-        for block in (0..limit).step_by(256) {
+        for block in (0..BELOW_TOP_16).step_by(256) {
             if rng.u32(0..4096) != 0 {
                 used.insert(block + rng.u32(0..256));
             }

@@ -156,8 +156,11 @@ impl Chunk {
             write_levels(node, words[..words_per_leaf].iter().map(|&word| run_level(!word)));
         }
         if layout.has_l2 {
-            let levels: Vec<u32> = (0..layout.l1_count).map(|i| self.l1_level(layout, i)).collect();
-            write_levels(&mut self.l2, levels.into_iter());
+            let mut levels = [0u32; 64];
+            for (i, level) in levels[..layout.l1_count].iter_mut().enumerate() {
+                *level = self.l1_level(layout, i);
+            }
+            write_levels(&mut self.l2, levels[..layout.l1_count].iter().copied());
         }
     }
 
