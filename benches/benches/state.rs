@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ipam_plan::{Aggregate, Kind, Role, Segment, Spec, plan};
+use ipam_plan::{Aggregate, Kind, Role, Scope, Segment, Spec, plan};
 use ipam_store::{PoolDef, Release, Request, Store};
 use ipnet::Ipv4Net;
 
@@ -150,16 +150,25 @@ fn plan_of_segments(n: u32) -> ipam_plan::Plan {
     p.growth = 1.0;
     p.anycast.clear();
     p.assignments = None;
-    p.aggregates = vec![Aggregate { name: "rails".into(), role: Role::Backend, cidr: aggregate }];
+    p.switches.clear();
+    p.links.clear();
+    p.aggregates = vec![Aggregate {
+        name: "rails".into(),
+        role: Role::Backend,
+        scope: Scope::default(),
+        cidr: aggregate,
+    }];
     p.segments = (0..n)
         .map(|i| Segment {
             name: format!("link-{i:05}"),
             role: Role::Backend,
+            scope: Scope::default(),
             kind: Kind::Links,
             vlan: None,
             cidr: Ipv4Net::new(std::net::Ipv4Addr::from(u32::from(aggregate.network()) + i * 8), 29).unwrap(),
             gateway: None,
             mtu: 9000,
+            switch_mtu: None,
             planned: 1,
             usable: 8,
             extends: None,

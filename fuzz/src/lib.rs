@@ -7,6 +7,7 @@
 pub mod cni_config;
 pub mod import;
 pub mod parse;
+pub mod plan_json;
 pub mod plan_spec;
 pub mod pool_from_roaring;
 pub mod pool_ops;

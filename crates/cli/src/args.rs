@@ -211,7 +211,7 @@ pub(crate) struct PlanArgs {
     /// GPUs in the cluster (overrides the spec's `gpus`).
     #[arg(long, value_name = "N")]
     pub(crate) gpus: Option<u32>,
-    /// Output format: a table for people, JSON (schema 1), NetBox CSV files, or an SVG map.
+    /// Output format: a table for people, JSON (schema 2), NetBox CSV files, or an SVG map.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Write to this file instead of stdout (for csv: the directory to write the files into).
@@ -223,6 +223,12 @@ pub(crate) struct PlanArgs {
     /// A plan written earlier with `--format json`: keep every segment's CIDR and VLAN, and grow.
     #[arg(long, value_name = "PLAN")]
     pub(crate) previous: Option<PathBuf>,
+    /// With --previous: drop what the spec no longer has (sites, roles, SUs) instead of keeping it.
+    #[arg(long, requires = "previous")]
+    pub(crate) prune: bool,
+    /// Table format: list every segment, aggregate, switch, link and assignment.
+    #[arg(long)]
+    pub(crate) detail: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -28,7 +28,11 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         Some(path) => {
             let previous = Plan::from_json(&read(path)?)
                 .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-            ipam_plan::replan(&spec, &previous)?
+            if args.prune {
+                ipam_plan::replan_pruning(&spec, &previous)?
+            } else {
+                ipam_plan::replan(&spec, &previous)?
+            }
         }
         None => ipam_plan::plan(&spec)?,
     };
@@ -41,6 +45,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         }
     }
     match args.format {
+        Format::Table if args.detail => emit(args.out.as_deref(), &render::table_detail(&plan)),
         Format::Table => emit(args.out.as_deref(), &render::table(&plan)),
         Format::Json => emit(args.out.as_deref(), &plan.to_json()),
         Format::Svg => emit(args.out.as_deref(), &render::svg(&plan)),
@@ -50,8 +55,11 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
                 .as_deref()
                 .ok_or_else(|| Failure::Input("--format csv writes several files: give --out DIR".into()))?;
             fs::create_dir_all(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
-            let mut files =
-                vec![("vlans.csv", render::vlans_csv(&plan)), ("prefixes.csv", render::prefixes_csv(&plan))];
+            let mut files = vec![
+                ("vlan-groups.csv", render::vlan_groups_csv(&plan)),
+                ("vlans.csv", render::vlans_csv(&plan)),
+                ("prefixes.csv", render::prefixes_csv(&plan)),
+            ];
             if let Some(addresses) = render::ip_addresses_csv(&plan) {
                 files.push(("ip-addresses.csv", addresses));
             }

@@ -4,9 +4,14 @@ use std::collections::{HashMap, HashSet};
 
 use ipnet::Ipv4Net;
 
-use crate::model::{Plan, SCHEMA};
+use std::net::Ipv4Addr;
+
+use crate::model::{Aggregate, Plan, SCHEMA, Segment};
 use crate::sizing::block_size;
-use crate::{Kind, VlanId};
+use crate::{Kind, Role, VlanId};
+
+/// The MTUs a plan may hold: IPv4's minimum to the largest jumbo frame switches take.
+const MTU: std::ops::RangeInclusive<u16> = 68..=9216;
 
 /// A broken plan invariant, naming what breaks it.
 ///
@@ -21,8 +26,8 @@ use crate::{Kind, VlanId};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Violation {
-    /// The schema version is not [`SCHEMA`].
-    #[error("schema {0} is not {SCHEMA}")]
+    /// The schema version is neither 1 nor [`SCHEMA`].
+    #[error("schema {0} is not 1 or {SCHEMA}")]
     Schema(u32),
     /// A segment's CIDR has host bits set.
     #[error("`{segment}`: {cidr} is not aligned")]
@@ -49,8 +54,8 @@ pub enum Violation {
     /// Two segments share a name.
     #[error("two segments are named `{0}`")]
     DuplicateName(String),
-    /// Two segments share a VLAN id.
-    #[error("VLAN {vlan} is on both `{first}` and `{second}`")]
+    /// Two segments whose scopes meet share a VLAN id.
+    #[error("VLAN {vlan} is on both `{first}` and `{second}`, which share switches")]
     DuplicateVlan {
         /// The VLAN id.
         vlan: VlanId,
@@ -86,13 +91,18 @@ pub enum Violation {
     /// anycast address outside its segment or given twice.
     #[error("{0}")]
     Reference(String),
+    /// A value outside what any plan may hold (MTU, growth, name, ASN, link ends).
+    #[error("{0}")]
+    Value(String),
 }
 
 impl Plan {
     /// Checks every plan invariant: segments aligned, inside `base`, pairwise disjoint, uniquely
-    /// named, VLAN ids unique, `usable` consistent, each segment (with its second prefixes)
-    /// holding its planned count times `growth`, rails inside their aggregate, and assigned
-    /// addresses inside their segments and never given twice.
+    /// and validly named, VLAN ids unique among segments whose scopes meet, MTUs in 68-9216,
+    /// `usable` consistent, each segment (with its second prefixes) holding its planned count
+    /// (schema 1: times `growth`), aggregates nested within one role, rails inside their
+    /// aggregate, switches and links well formed, and every switch, link, anycast and assigned
+    /// address inside its segment and never given twice.
     ///
     /// ```
     /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(16_384))?;
@@ -100,14 +110,25 @@ impl Plan {
     /// # Ok::<(), ipam_plan::Error>(())
     /// ```
     pub fn check(&self) -> Result<(), Violation> {
-        if self.schema != SCHEMA {
+        if self.schema != 1 && self.schema != SCHEMA {
             return Err(Violation::Schema(self.schema));
         }
+        if !(self.growth.is_finite() && self.growth >= 1.0) {
+            return Err(Violation::Value(format!("growth {} is not a number of at least 1", self.growth)));
+        }
         let mut names = HashSet::new();
-        let mut vlans: HashMap<VlanId, &str> = HashMap::new();
+        let mut vlans: HashMap<VlanId, Vec<&Segment>> = HashMap::new();
         let mut families: HashMap<&str, (Kind, u64, u64)> = HashMap::new();
         for s in &self.segments {
             let segment = || s.name.clone();
+            if ipam_core::parse::name(&s.name).is_err() {
+                return Err(Violation::Value(format!("{:?} is not a valid name", s.name)));
+            }
+            for mtu in std::iter::once(s.mtu).chain(s.switch_mtu) {
+                if !MTU.contains(&mtu) {
+                    return Err(Violation::Value(format!("`{}`: MTU {mtu} is outside 68-9216", s.name)));
+                }
+            }
             if s.cidr.trunc() != s.cidr {
                 return Err(Violation::Misaligned { segment: segment(), cidr: s.cidr });
             }
@@ -126,10 +147,16 @@ impl Plan {
             if s.kind.has_vlan() != s.vlan.is_some() || s.kind.has_vlan() != gateway_ok {
                 return Err(Violation::Addressing(segment()));
             }
-            if let Some(vlan) = s.vlan
-                && let Some(first) = vlans.insert(vlan, &s.name)
-            {
-                return Err(Violation::DuplicateVlan { vlan, first: first.to_owned(), second: segment() });
+            if let Some(vlan) = s.vlan {
+                let holders = vlans.entry(vlan).or_default();
+                if let Some(first) = holders.iter().find(|o| o.scope.meets(&s.scope)) {
+                    return Err(Violation::DuplicateVlan {
+                        vlan,
+                        first: first.name.clone(),
+                        second: segment(),
+                    });
+                }
+                holders.push(s);
             }
             let expected = block_size(s.cidr.prefix_len()).saturating_sub(s.kind.reserved());
             if s.usable != expected {
@@ -140,22 +167,65 @@ impl Plan {
             family.2 += s.usable;
         }
         for s in self.segments.iter().filter(|s| s.extends.is_some()) {
-            if !names.contains(s.family()) {
+            if !names.contains(s.family()) || s.extends.as_deref() == Some(s.name.as_str()) {
                 return Err(Violation::Reference(format!(
-                    "`{}` extends `{}`, which is not in the plan",
+                    "`{}` extends `{}`, which is not another segment of the plan",
                     s.name,
                     s.family()
                 )));
             }
         }
         for (family, (kind, planned, usable)) in families {
-            let needed = kind.needed(planned, self.growth);
+            // Schema 1 sized every segment for its count with growth; schema 2 reserves growth as
+            // SU slots, so a segment must hold what is planned in it.
+            let needed = if self.schema == 1 { kind.needed(planned, self.growth) } else { planned };
             if needed > usable {
                 return Err(Violation::TooSmall { family: family.to_owned(), needed, usable });
             }
         }
         self.check_disjoint()?;
+        self.check_switches()?;
         self.check_addresses()
+    }
+
+    /// Switch names unique, ASNs private, loopbacks and management addresses inside segments of
+    /// their role; links are /31s inside a fabric segment, named after switches of the plan.
+    fn check_switches(&self) -> Result<(), Violation> {
+        let mut names = HashSet::new();
+        let inside = |role: Role, address: Ipv4Addr| {
+            self.segments.iter().any(|s| s.role == role && s.cidr.contains(&address))
+        };
+        for sw in &self.switches {
+            let bad = |what: &str| Violation::Value(format!("switch `{}`: {what}", sw.name));
+            if !names.insert(sw.name.as_str()) {
+                return Err(Violation::DuplicateName(sw.name.clone()));
+            }
+            if !["leaf", "spine", "superspine"].contains(&sw.tier.as_str()) {
+                return Err(bad("its tier is not leaf, spine or superspine"));
+            }
+            if !(4_200_000_000..=4_294_967_294).contains(&sw.asn) {
+                return Err(bad("its ASN is not a private 4-byte ASN"));
+            }
+            if !inside(Role::Loopback, sw.loopback) || !inside(Role::Oob, sw.mgmt) {
+                return Err(bad(
+                    "its loopback or management address is outside the loopback and OOB segments",
+                ));
+            }
+        }
+        for link in &self.links {
+            let ends_ok = link.cidr.prefix_len() == 31
+                && link.a_address == link.cidr.network()
+                && link.b_address == link.cidr.broadcast()
+                && names.contains(link.a.as_str())
+                && names.contains(link.b.as_str());
+            if !ends_ok || !inside(Role::Fabric, link.a_address) {
+                return Err(Violation::Value(format!(
+                    "link {} {}-{} is not a /31 of the fabric between two switches",
+                    link.cidr, link.a, link.b
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Segments are pairwise disjoint; an aggregate holds only segments of its role and overlaps
@@ -174,7 +244,9 @@ impl Plan {
             if !self.base.contains(&a.cidr) {
                 return Err(Violation::OutsideBase { segment: a.name.clone() });
             }
-            if let Some(other) = self.aggregates[..i].iter().find(|o| overlaps(o.cidr, a.cidr)) {
+            // Aggregates nest (pods in rails in the backend) but only within one role.
+            let clash = |o: &&Aggregate| overlaps(o.cidr, a.cidr) && (o.role != a.role || o.cidr == a.cidr);
+            if let Some(other) = self.aggregates[..i].iter().find(clash) {
                 return Err(Violation::Overlap { first: other.name.clone(), second: a.name.clone() });
             }
             for s in &self.segments {
@@ -192,9 +264,22 @@ impl Plan {
         Ok(())
     }
 
-    /// Anycast and assigned addresses sit in their segments and are never given twice.
+    /// Anycast, switch and assigned addresses sit in their segments and are never given twice.
     fn check_addresses(&self) -> Result<(), Violation> {
         let mut seen = HashSet::new();
+        for sw in &self.switches {
+            if !seen.insert(sw.loopback) || !seen.insert(sw.mgmt) {
+                return Err(Violation::Reference(format!(
+                    "switch `{}`: an address of it is given twice",
+                    sw.name
+                )));
+            }
+        }
+        for link in &self.links {
+            if !seen.insert(link.a_address) || !seen.insert(link.b_address) {
+                return Err(Violation::Reference(format!("link {} is given twice", link.cidr)));
+            }
+        }
         for a in &self.anycast {
             let inside =
                 self.segments.iter().any(|s| s.role == crate::Role::Anycast && s.cidr.contains(&a.address));

@@ -126,7 +126,7 @@ pub enum Error {
         second_prefix: Ipv4Net,
     },
     /// An explicit prefix too small for what the segment needs.
-    #[error("`{segment}`: {prefix} offers {usable} addresses but {needed} are needed (short by {})", needed - usable)]
+    #[error("`{segment}`: {prefix} offers {usable} addresses but {needed} are needed (short by {})", needed.saturating_sub(*usable))]
     PrefixTooSmall {
         /// The segment.
         segment: String,
@@ -168,6 +168,21 @@ pub enum Error {
         segment: String,
         /// The first node left without an address.
         node: String,
+    },
+    /// A spec value (or topology setting) that contradicts the previous plan: a re-plan never
+    /// renumbers, so the spec must agree with what exists.
+    #[error(
+        "`{segment}`: the spec says {field} {spec} but the previous plan has {previous}; a re-plan never renumbers (change the spec back, or plan afresh)"
+    )]
+    Contradicts {
+        /// The segment (or `topology` for a setting).
+        segment: String,
+        /// The field (`vlan`, `mtu`, `prefix`, or the setting's name).
+        field: String,
+        /// The spec's value.
+        spec: String,
+        /// The previous plan's value.
+        previous: String,
     },
     /// A previous plan (for `--previous`) that cannot be used.
     #[error("previous plan: {reason}")]

@@ -46,18 +46,23 @@
 
 mod assign;
 mod check;
-mod demand;
 mod error;
+mod layout;
 mod model;
+mod numbering;
 mod planner;
+mod position;
 pub mod render;
 mod role;
+mod scope;
+mod settings;
 mod sizing;
 mod space;
 mod spec;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod summary;
+pub mod switches;
 mod topology;
 mod validate;
 mod vlan;
@@ -66,13 +71,17 @@ pub use assign::assign;
 pub use check::Violation;
 pub use error::Error;
 pub use model::{
-    Aggregate, AnycastAddress, BudgetLine, Interface, NodeAssignment, Plan, RoleTotal, SCHEMA, Segment,
-    Summary,
+    Aggregate, AnycastAddress, BudgetLine, Generation, Interface, Link, NodeAssignment, Plan, RoleTotal,
+    SCHEMA, Segment, Summary, Switch, Topology,
 };
-pub use planner::{plan, replan};
+pub use planner::{plan, replan, replan_pruning};
 pub use role::{Role, UnknownRole};
+pub use scope::Scope;
 pub use sizing::Kind;
-pub use spec::{Anycast, BackendAddressing, FabricLinks, RoleSpec, Roles, Site, Spec};
+pub use spec::{
+    Anycast, BackendAddressing, FabricLinks, L2Scope, LeafEnd, Numbering, RoleSpec, Roles, Site, Spec,
+    VlanScope,
+};
 pub use vlan::VlanId;
 
 /// The README's examples (planner and allocator), run as doctests so they cannot rot.

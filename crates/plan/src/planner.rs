@@ -1,328 +1,453 @@
-//! The planner: demands in, segments placed by `ipam_core`, VLANs numbered, summary out.
+//! The planner: generations of SU slots, their blocks placed by `ipam_core`, VLANs numbered,
+//! switches named, summary out.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use crate::demand::{self, Demand};
-use crate::model::{Aggregate, Plan, SCHEMA, Segment};
+use crate::layout::{self, Draft, Gen, Item, Top};
+use crate::model::{Aggregate, Generation, Plan, SCHEMA, Segment, Topology};
 use crate::sizing::block_size;
 use crate::space::Space;
 use crate::spec::Spec;
-use crate::topology::Counts;
-use crate::{Error, Role, VlanId, summary, validate};
+use crate::topology::Figures;
+use crate::{Error, Role, numbering, summary, switches, validate};
 
 /// Plans `spec` from scratch.
 ///
-/// Segments are placed largest first, each at the lowest free aligned block of `base`, so the plan
-/// packs without gaps and the same spec always gives the same plan. The backend rails sit in one
-/// aligned aggregate (one route), a block per rail.
+/// The plan is built top-down from the topology: every role that follows the SUs (backend,
+/// frontend, storage, OOB) gets one aggregate reserved for `SUs x growth` SU slots (rounded up to
+/// a power of two), and inside it every SU (and pod, rail, rack) has a fixed, aligned block. Tops
+/// are placed largest first at the lowest free aligned block of `base`, so the same spec always
+/// gives the same plan.
 ///
 /// ```
 /// use ipam_plan::{plan, Role, Spec};
 ///
 /// let plan = plan(&Spec::for_gpus(1024))?;
-/// let storage = plan.segments.iter().find(|s| s.role == Role::Storage).unwrap();
-/// assert_eq!(storage.cidr.prefix_len(), 22); // ~275 addresses, doubled for growth
-/// assert_eq!(storage.vlan.unwrap().get(), 101);
+/// let storage = plan.segments.iter().find(|s| s.name == "storage-su03").unwrap();
+/// assert_eq!(storage.cidr.prefix_len(), 25); // 32 nodes x 2 ports + 4 server ports + 5 reserved
+/// assert_eq!(storage.role, Role::Storage);
+/// assert_eq!(plan.summary.gpu_headroom, Some(1024)); // 4 more SUs fit in the reserved slots
 /// plan.check()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn plan(spec: &Spec) -> Result<Plan, Error> {
-    build(spec, None)
+    build(spec, None, false)
 }
 
-/// Plans `spec` on top of `previous`: every previous segment keeps its CIDR and VLAN, and nothing
-/// is ever renumbered. A segment that must grow gets a second prefix (`storage-2`, with its own
-/// VLAN), right next to it when that space is free (so the two often make one route), else
-/// wherever it fits.
+/// Plans `spec` on top of `previous`: every previous segment, aggregate and switch keeps its
+/// addresses and VLAN, and nothing is renumbered. New SUs fill the reserved SU slots; past them,
+/// a new generation of aggregates (`backend-2`, `storage-2`...) is added. A spec value that
+/// contradicts the previous plan is [`Error::Contradicts`]; segments the spec no longer needs
+/// are kept (and reported in the warnings); [`replan_pruning`] drops them.
 ///
 /// ```
 /// use ipam_plan::{plan, replan, Spec};
 ///
-/// let before = plan(&Spec::for_gpus(256))?;
-/// let after = replan(&Spec::for_gpus(2048), &before)?;
+/// let before = plan(&Spec::for_gpus(1024))?;
+/// let headroom = before.summary.gpu_headroom.unwrap() as u32;
+/// let after = replan(&Spec::for_gpus(1024 + headroom), &before)?;
+/// assert_eq!(after.aggregates.len(), before.aggregates.len()); // only reserved space filled
 /// for old in &before.segments {
 ///     let kept = after.segments.iter().find(|s| s.name == old.name).unwrap();
 ///     assert_eq!((kept.cidr, kept.vlan), (old.cidr, old.vlan));
 /// }
-/// assert!(after.segments.iter().any(|s| s.extends.as_deref() == Some("storage")));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
 pub fn replan(spec: &Spec, previous: &Plan) -> Result<Plan, Error> {
-    build(spec, Some(previous))
+    build(spec, Some(previous), false)
 }
 
-fn build(spec: &Spec, previous: Option<&Plan>) -> Result<Plan, Error> {
+/// [`replan`], dropping the segments (sites, roles, SUs) the spec no longer needs.
+///
+/// ```
+/// use ipam_plan::{plan, replan_pruning, Spec};
+///
+/// let before = plan(&Spec::from_toml("gpus = 64\n[[site]]\nname = \"edge-1\"\ndevices = 10")?)?;
+/// let after = replan_pruning(&Spec::for_gpus(64), &before)?;
+/// assert!(after.segments.iter().all(|s| s.name != "edge-1"));
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
+pub fn replan_pruning(spec: &Spec, previous: &Plan) -> Result<Plan, Error> {
+    build(spec, Some(previous), true)
+}
+
+fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Error> {
     validate::spec(spec)?;
-    let counts = Counts::new(spec, spec.gpus.into());
-    let demands = demand::derive(spec, &counts)?;
+    let f = Figures::new(spec);
+    let mut topology = record(spec);
+    if let Some(previous) = previous {
+        topology.generations = compatible(previous, spec, &topology)?;
+    }
+    add_generation(&mut topology.generations, &f, spec);
+    let gens = Gen::all(&topology.generations, &f);
+    let mut tops = Vec::new();
+    for g in &gens {
+        tops.push(layout::backend(spec, &f, g)?);
+        for l2 in f.l2_roles(spec) {
+            tops.push(layout::l2(spec, &f, g, &l2)?);
+        }
+        tops.extend(layout::per_generation(spec, &f, g)?);
+    }
+    let mut warnings = Vec::new();
+    for d in layout::fixed(spec)? {
+        match previous {
+            Some(p) => tops.extend(keep_fixed(spec, p, d)?),
+            None => tops.push(layout::fixed_top(spec, d, 0)?),
+        }
+    }
+    if let Some(previous) = previous {
+        contradictions(spec, previous, &tops)?;
+    }
     let mut space = Space::new(spec.base)?;
-    let mut layout = Layout::default();
-    let mut pending = match previous {
-        None => demands,
-        Some(previous) => keep(previous, spec, demands, &mut space, &mut layout)?,
-    };
-    place(spec, &mut pending, &mut space, &mut layout)?;
-    number_vlans(spec, &mut layout.segments)?;
+    let placed = place(&mut space, &tops, previous)?;
+    let (mut segments, aggregates, mut keys) = materialize(&tops, &placed, previous)?;
+    if let Some(previous) = previous {
+        keep_removed(previous, &mut segments, &mut keys, prune, &mut warnings, &aggregates);
+    }
+    numbering::number(spec, &mut segments, &keys)?;
+    let switches = switches::inventory(spec, &f, &gens, &segments)?;
+    let links = switches::links(spec, &f, &gens, &segments, &switches)?;
     let kept = previous.map_or(&[][..], |p| &p.anycast[..]);
-    let anycast = summary::anycast_addresses(spec, &layout.segments, kept)?;
-    let summary = summary::summarize(spec, &counts, &layout.segments, space.used())?;
-    let plan = Plan {
+    let anycast = summary::anycast_addresses(spec, &segments, kept)?;
+    let summary =
+        summary::summarize(spec, &f, &topology.generations, &gens, &segments, space.used(), warnings)?;
+    Ok(Plan {
         schema: SCHEMA,
         base: spec.base,
         growth: spec.growth,
-        segments: layout.segments,
-        aggregates: layout.aggregates,
+        topology: Some(topology),
+        segments,
+        aggregates,
+        switches,
+        links,
         anycast,
         summary,
         assignments: None,
+    })
+}
+
+/// The spec's topology settings, with no generation yet.
+fn record(spec: &Spec) -> Topology {
+    Topology {
+        gpus_per_node: spec.gpus_per_node,
+        rails: spec.rails(),
+        nodes_per_su: spec.nodes_per_su,
+        sus_per_pod: spec.sus_per_pod,
+        nodes_per_rack: spec.nodes_per_rack,
+        backend_addressing: spec.backend_addressing,
+        fabric_links: spec.fabric_links,
+        leaf_end: spec.leaf_end,
+        numbering: spec.numbering,
+        l2_scope: spec.l2_scope,
+        vlan_scope: spec.vlan_scope,
+        storage_port_subnets: spec.storage_port_subnets,
+        counted: [Role::Frontend, Role::Storage, Role::Oob]
+            .into_iter()
+            .filter(|&r| layout::role_spec(spec, r).count.is_some())
+            .collect(),
+        generations: Vec::new(),
+    }
+}
+
+/// The previous plan's generations, if it was made with the same base and topology settings.
+fn compatible(previous: &Plan, spec: &Spec, ours: &Topology) -> Result<Vec<Generation>, Error> {
+    let refuse = |reason: String| Err(Error::Previous { reason });
+    let Some(theirs) = previous.topology.as_ref().filter(|_| previous.schema == SCHEMA) else {
+        return refuse(
+            "it is a schema 1 plan, laid out by counting rather than by topology position; it cannot grow \
+             into a topology plan without renumbering: plan afresh (schema 1 plans still render and apply)"
+                .into(),
+        );
     };
-    Ok(plan)
-}
-
-#[derive(Default)]
-struct Layout {
-    segments: Vec<Segment>,
-    aggregates: Vec<Aggregate>,
-}
-
-/// Claims every previous segment and aggregate unchanged, and returns what is still to be placed:
-/// new segments, and second prefixes for segments that outgrew their space.
-fn keep(
-    previous: &Plan,
-    spec: &Spec,
-    demands: Vec<Demand>,
-    space: &mut Space,
-    layout: &mut Layout,
-) -> Result<Vec<Demand>, Error> {
     if previous.base != spec.base {
-        return Err(Error::Previous {
-            reason: format!(
-                "its base {} differs from the spec's {}; a re-plan keeps the base",
-                previous.base, spec.base
-            ),
-        });
+        return refuse(format!(
+            "its base {} differs from the spec's {}; a re-plan keeps the base",
+            previous.base, spec.base
+        ));
     }
-    let mut inner: Vec<(Ipv4Net, Space)> = Vec::new();
-    for aggregate in &previous.aggregates {
-        space.claim(&aggregate.name, aggregate.cidr)?;
-        inner.push((aggregate.cidr, Space::new(aggregate.cidr)?));
-    }
-    for segment in &previous.segments {
-        match inner.iter_mut().find(|(net, _)| net.contains(&segment.cidr)) {
-            Some((_, aggregate)) => aggregate.claim(&segment.name, segment.cidr)?,
-            None => space.claim(&segment.name, segment.cidr)?,
+    let settings = [
+        ("gpus_per_node", theirs.gpus_per_node.to_string(), ours.gpus_per_node.to_string()),
+        ("rails", theirs.rails.to_string(), ours.rails.to_string()),
+        ("nodes_per_su", theirs.nodes_per_su.to_string(), ours.nodes_per_su.to_string()),
+        ("sus_per_pod", theirs.sus_per_pod.to_string(), ours.sus_per_pod.to_string()),
+        ("nodes_per_rack", theirs.nodes_per_rack.to_string(), ours.nodes_per_rack.to_string()),
+        (
+            "backend_addressing",
+            format!("{:?}", theirs.backend_addressing),
+            format!("{:?}", ours.backend_addressing),
+        ),
+        ("fabric_links", format!("{:?}", theirs.fabric_links), format!("{:?}", ours.fabric_links)),
+        ("leaf_end", format!("{:?}", theirs.leaf_end), format!("{:?}", ours.leaf_end)),
+        ("numbering", format!("{:?}", theirs.numbering), format!("{:?}", ours.numbering)),
+        ("l2_scope", format!("{:?}", theirs.l2_scope), format!("{:?}", ours.l2_scope)),
+        ("vlan_scope", format!("{:?}", theirs.vlan_scope), format!("{:?}", ours.vlan_scope)),
+        (
+            "storage_port_subnets",
+            theirs.storage_port_subnets.to_string(),
+            ours.storage_port_subnets.to_string(),
+        ),
+        ("counted roles", format!("{:?}", theirs.counted), format!("{:?}", ours.counted)),
+    ];
+    for (setting, was, is) in settings {
+        if was != is {
+            return Err(Error::Contradicts {
+                segment: "topology".into(),
+                field: setting.into(),
+                spec: is.to_lowercase(),
+                previous: was.to_lowercase(),
+            });
         }
     }
-    layout.segments = previous.segments.clone();
-    layout.aggregates = previous.aggregates.clone();
-    let mut names: HashSet<String> = layout.segments.iter().map(|s| s.name.clone()).collect();
-    let mut pending = Vec::new();
-    for mut demand in demands {
-        let family: Vec<usize> =
-            (0..layout.segments.len()).filter(|&i| layout.segments[i].family() == demand.name).collect();
-        if family.is_empty() {
-            pending.push(demand);
-            continue;
-        }
-        let segments = &mut layout.segments;
-        let capacity: u64 = family.iter().map(|&i| segments[i].usable).sum();
-        let need = demand.kind.needed(demand.planned, spec.growth);
-        let primary = family.iter().copied().find(|&i| segments[i].extends.is_none());
-        if need <= capacity {
-            if let Some(p) = primary {
-                let others: u64 = family.iter().filter(|&&i| i != p).map(|&i| segments[i].planned).sum();
-                segments[p].planned = demand.planned.saturating_sub(others);
-            }
-            continue;
-        }
-        let family_planned: u64 = family.iter().map(|&i| segments[i].planned).sum();
-        let mut k = 2;
-        while names.contains(&format!("{}-{k}", demand.name)) {
-            k += 1;
-        }
-        demand.extends = Some(demand.name.clone());
-        demand.name = format!("{}-{k}", demand.name);
-        demand.min_usable = need - capacity;
-        demand.planned = demand.planned.saturating_sub(family_planned);
-        demand.vlan = None;
-        demand.prefix = None;
-        demand.near = primary.map(|p| segments[p].cidr);
-        names.insert(demand.name.clone());
-        pending.push(demand);
-    }
-    Ok(pending)
+    Ok(theirs.generations.clone())
 }
 
-/// What one step of the largest-first placement places.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Item {
-    /// The pending demand at this index.
-    Demand(usize),
-    /// The aggregate that will hold the rails.
-    Aggregate,
+/// Adds a generation of SU slots when the SUs in use outgrow those reserved: room for
+/// `SUs x growth`, rounded up to a power of two.
+fn add_generation(gens: &mut Vec<Generation>, f: &Figures, spec: &Spec) {
+    let reserved: u64 = gens.iter().map(|g| u64::from(g.sus)).sum();
+    if u64::from(f.sus) <= reserved {
+        return;
+    }
+    let wanted = ((f64::from(f.sus) * spec.growth).ceil() as u64).max(u64::from(f.sus));
+    let slots = (wanted - reserved).next_power_of_two();
+    let slots = u32::try_from(slots).unwrap_or(u32::MAX);
+    gens.push(Generation { first_su: u32::try_from(reserved).unwrap_or(u32::MAX), sus: slots });
 }
 
-/// The aggregate the pending rails go into: its name, its prefix length and each rail's.
-struct RailAggregate {
-    name: String,
-    prefix_len: u8,
-    rail_prefix_len: u8,
+/// A fixed (cluster-wide) segment on top of the previous plan: kept when its family still holds
+/// it with growth, else a second prefix `NAME-2` for the shortfall.
+fn keep_fixed(spec: &Spec, previous: &Plan, mut d: Draft) -> Result<Vec<Top>, Error> {
+    let family: Vec<&Segment> = previous.segments.iter().filter(|s| s.family() == d.name).collect();
+    if family.is_empty() {
+        return Ok(vec![layout::fixed_top(spec, d, 0)?]);
+    }
+    let capacity: u64 = family.iter().map(|s| s.usable).sum();
+    let need = d.kind.needed(d.planned, spec.growth);
+    let others: u64 = family.iter().filter(|s| s.extends.is_some()).map(|s| s.planned).sum();
+    let mut tops = Vec::new();
+    let total = d.planned;
+    let mut primary = d.clone();
+    primary.planned = if need <= capacity { total.saturating_sub(others) } else { family[0].planned };
+    tops.push(layout::fixed_top(spec, primary, 0)?);
+    for s in family.iter().filter(|s| s.extends.is_some()) {
+        let mut extra = d.clone();
+        extra.name = s.name.clone();
+        extra.planned = s.planned;
+        extra.extends = Some(d.name.clone());
+        extra.vlan = None;
+        extra.vlan_key = Some(s.name.clone());
+        tops.push(layout::fixed_top(spec, extra, 0)?);
+    }
+    if need > capacity {
+        let names: HashSet<&str> = previous.segments.iter().map(|s| s.name.as_str()).collect();
+        let k = (2..).find(|k| !names.contains(format!("{}-{k}", d.name).as_str())).unwrap_or(2);
+        let family_planned: u64 = family.iter().map(|s| s.planned).sum();
+        d.extends = Some(d.name.clone());
+        d.name = format!("{}-{k}", d.name);
+        d.planned = total.saturating_sub(family_planned);
+        d.vlan = None;
+        d.vlan_key = Some(d.name.clone());
+        let min_usable = need - capacity;
+        tops.push(layout::fixed_top(&Spec { growth: 1.0, ..spec.clone() }, d, min_usable)?);
+    }
+    Ok(tops)
 }
 
-/// Places every pending demand: explicit prefixes first, then the rest largest first.
-fn place(spec: &Spec, pending: &mut [Demand], space: &mut Space, layout: &mut Layout) -> Result<(), Error> {
-    let growth = spec.growth;
-    let mut blocks: Vec<Option<Ipv4Net>> = vec![None; pending.len()];
-    for (i, d) in pending.iter().enumerate() {
-        if let Some(prefix) = d.prefix {
-            if prefix.prefix_len() > prefix_of(d, growth)? {
-                return Err(Error::PrefixTooSmall {
-                    segment: d.name.clone(),
-                    prefix,
-                    needed: d.kind.needed(d.planned, growth).max(d.min_usable),
-                    usable: block_size(prefix.prefix_len()) - d.kind.reserved(),
-                });
+/// Explicit spec values (VLAN ids, MTUs, prefixes) that contradict the previous plan.
+fn contradictions(spec: &Spec, previous: &Plan, tops: &[Top]) -> Result<(), Error> {
+    let old: HashMap<&str, &Segment> = previous.segments.iter().map(|s| (s.name.as_str(), s)).collect();
+    let old_aggregates: HashMap<&str, &Aggregate> =
+        previous.aggregates.iter().map(|a| (a.name.as_str(), a)).collect();
+    for top in tops {
+        if let Some(prefix) = top.explicit {
+            let was = old
+                .get(top.name())
+                .map(|s| s.cidr)
+                .or_else(|| old_aggregates.get(top.name()).map(|a| a.cidr));
+            if let Some(was) = was.filter(|was| *was != prefix) {
+                return Err(contradicts(top.name(), "prefix", prefix, was));
             }
-            space.claim(&d.name, prefix)?;
-            blocks[i] = Some(prefix);
         }
-    }
-    let rails: Vec<usize> = (0..pending.len()).filter(|&i| pending[i].rail).collect();
-    let aggregate = rail_aggregate(pending, &rails, growth, layout)?;
-    let mut aggregate_block = None;
-    // Largest first, then in plan order: first fit then packs without gaps.
-    let mut order: Vec<(u8, Item)> = Vec::new();
-    for (i, d) in pending.iter().enumerate() {
-        if blocks[i].is_none() && !d.rail {
-            order.push((prefix_of(d, growth)?, Item::Demand(i)));
-        }
-    }
-    if let Some(agg) = &aggregate {
-        match spec.roles.backend.prefix.filter(|_| layout.aggregates.is_empty()) {
-            Some(prefix) if prefix.prefix_len() > agg.prefix_len => {
-                return Err(Error::PrefixTooSmall {
-                    segment: agg.name.clone(),
-                    prefix,
-                    needed: block_size(agg.prefix_len),
-                    usable: block_size(prefix.prefix_len()),
-                });
+        for m in &top.members {
+            let Item::Segment(d) = &m.item else { continue };
+            let Some(s) = old.get(d.name.as_str()) else { continue };
+            if let (Some(v), Some(was)) = (d.vlan, s.vlan)
+                && v != was
+            {
+                return Err(contradicts(&d.name, "vlan", v, was));
             }
-            Some(prefix) => {
-                space.claim(&agg.name, prefix)?;
-                aggregate_block = Some(prefix);
+            let explicit_mtu = match d.role {
+                crate::Role::Site => spec.sites.iter().find(|x| x.name == d.name).and_then(|x| x.mtu),
+                role => layout::role_spec(spec, role).mtu,
+            };
+            if let Some(mtu) = explicit_mtu.filter(|&m| m != s.mtu) {
+                return Err(contradicts(&d.name, "mtu", mtu, s.mtu));
             }
-            None => order.push((agg.prefix_len, Item::Aggregate)),
         }
-    }
-    order.sort();
-    for (prefix_len, item) in order {
-        match (item, &aggregate) {
-            (Item::Aggregate, Some(agg)) => aggregate_block = Some(space.place(&agg.name, prefix_len)?),
-            (Item::Demand(i), _) => {
-                let d = &pending[i];
-                let beside = d.near.and_then(|near| place_beside(space, &d.name, near, prefix_len));
-                blocks[i] = Some(match beside {
-                    Some(block) => block,
-                    None => space.place(&d.name, prefix_len)?,
-                });
-            }
-            (Item::Aggregate, None) => unreachable!("ordered only with an aggregate"),
-        }
-    }
-    if let (Some(agg), Some(block)) = (aggregate, aggregate_block) {
-        let mut inside = Space::new(block)?;
-        for &i in &rails {
-            blocks[i] = Some(inside.place(&pending[i].name, agg.rail_prefix_len)?);
-        }
-        layout.aggregates.push(Aggregate { name: agg.name, role: Role::Backend, cidr: block });
-    }
-    for (d, block) in pending.iter().zip(blocks) {
-        layout.segments.push(segment(d, block.expect("every demand was placed")));
     }
     Ok(())
 }
 
-/// The prefix length of a demand's block, or why no IPv4 block is that large.
-fn prefix_of(d: &Demand, growth: f64) -> Result<u8, Error> {
-    d.prefix_len(growth)
-        .ok_or_else(|| Error::TooLarge { segment: d.name.clone(), needed: d.kind.needed(d.planned, growth) })
+fn contradicts(segment: &str, field: &str, spec: impl ToString, previous: impl ToString) -> Error {
+    Error::Contradicts {
+        segment: segment.to_owned(),
+        field: field.to_owned(),
+        spec: spec.to_string(),
+        previous: previous.to_string(),
+    }
 }
 
-/// Sizes the aggregate for the pending rails (`None` without any): a block per rail, all of the
-/// largest rail's size, so that rail `k` sits at a fixed offset and the whole is one route.
-fn rail_aggregate(
-    pending: &[Demand],
-    rails: &[usize],
-    growth: f64,
-    layout: &Layout,
-) -> Result<Option<RailAggregate>, Error> {
-    let mut rail_prefix_len = None;
-    for &i in rails {
-        let p = prefix_of(&pending[i], growth)?;
-        rail_prefix_len = Some(rail_prefix_len.map_or(p, |q: u8| q.min(p)));
-    }
-    let Some(rail_prefix_len) = rail_prefix_len else { return Ok(None) };
-    let spread = (rails.len() as u64).next_power_of_two().trailing_zeros() as u8;
-    let name = match layout.aggregates.iter().filter(|a| a.role == Role::Backend).count() {
-        0 => "backend".to_owned(),
-        n => format!("backend-{}", n + 1),
-    };
-    match rail_prefix_len.checked_sub(spread) {
-        Some(prefix_len) => Ok(Some(RailAggregate { name, prefix_len, rail_prefix_len })),
-        None => {
-            Err(Error::TooLarge { segment: name, needed: rails.len() as u64 * block_size(rail_prefix_len) })
+/// Places every top: the previous plan's blocks where they were, explicit prefixes next, then
+/// the rest largest first. Returns each top's block.
+fn place(space: &mut Space, tops: &[Top], previous: Option<&Plan>) -> Result<Vec<Ipv4Net>, Error> {
+    let mut held: HashMap<&str, Ipv4Net> = HashMap::new();
+    if let Some(previous) = previous {
+        let aggregates: Vec<Ipv4Net> = previous.aggregates.iter().map(|a| a.cidr).collect();
+        let outermost = |net: Ipv4Net| !aggregates.iter().any(|a| *a != net && a.contains(&net));
+        for a in previous.aggregates.iter().filter(|a| outermost(a.cidr)) {
+            space.claim(&a.name, a.cidr)?;
+            held.insert(&a.name, a.cidr);
+        }
+        for s in previous.segments.iter().filter(|s| !aggregates.iter().any(|a| a.contains(&s.cidr))) {
+            space.claim(&s.name, s.cidr)?;
+            held.insert(&s.name, s.cidr);
         }
     }
+    let mut blocks: Vec<Option<Ipv4Net>> = tops.iter().map(|t| held.get(t.name()).copied()).collect();
+    for (i, top) in tops.iter().enumerate() {
+        if let (None, Some(prefix)) = (blocks[i], top.explicit) {
+            if prefix.prefix_len() > top.prefix_len {
+                return Err(Error::PrefixTooSmall {
+                    segment: top.name().to_owned(),
+                    prefix,
+                    needed: block_size(top.prefix_len),
+                    usable: block_size(prefix.prefix_len()),
+                });
+            }
+            space.claim(top.name(), prefix)?;
+            blocks[i] = Some(prefix);
+        }
+    }
+    let mut order: Vec<(u8, usize)> =
+        (0..tops.len()).filter(|&i| blocks[i].is_none()).map(|i| (tops[i].prefix_len, i)).collect();
+    order.sort();
+    for (prefix_len, i) in order {
+        blocks[i] = Some(space.place(tops[i].name(), prefix_len)?);
+    }
+    Ok(blocks.into_iter().map(|b| b.expect("every top was placed")).collect())
 }
 
-/// The segment a placed demand becomes.
-fn segment(d: &Demand, cidr: Ipv4Net) -> Segment {
+/// Segments and aggregates at their addresses, in plan order, with each segment's VLAN key. A
+/// segment the previous plan has keeps its addresses, VLAN and MTU.
+#[allow(clippy::type_complexity)]
+fn materialize(
+    tops: &[Top],
+    blocks: &[Ipv4Net],
+    previous: Option<&Plan>,
+) -> Result<(Vec<Segment>, Vec<Aggregate>, Vec<Option<String>>), Error> {
+    let old: HashMap<&str, &Segment> =
+        previous.map(|p| p.segments.iter().map(|s| (s.name.as_str(), s)).collect()).unwrap_or_default();
+    let (mut segments, mut aggregates, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    for (top, block) in tops.iter().zip(blocks) {
+        for (i, m) in top.members.iter().enumerate() {
+            let cidr = if i == 0 {
+                *block
+            } else {
+                let start = u64::from(u32::from(block.network())) + m.offset;
+                let start = u32::try_from(start).map_err(|_| Error::Previous {
+                    reason: format!("`{}` does not fit its previous block {block}", m.item.name()),
+                })?;
+                Ipv4Net::new(Ipv4Addr::from(start), m.prefix_len)
+                    .expect("a prefix length the layout computed")
+            };
+            if !block.contains(&cidr) {
+                return Err(Error::Previous {
+                    reason: format!("`{}` does not fit its previous block {block}", m.item.name()),
+                });
+            }
+            match &m.item {
+                Item::Aggregate { name, role, scope } => {
+                    aggregates.push(Aggregate {
+                        name: name.clone(),
+                        role: *role,
+                        scope: scope.clone(),
+                        cidr,
+                    });
+                }
+                Item::Segment(d) => {
+                    let mut s = segment(d, cidr);
+                    if let Some(was) = old.get(d.name.as_str()) {
+                        if was.cidr != cidr {
+                            return Err(Error::Previous {
+                                reason: format!(
+                                    "`{}` is at {} there but this spec lays it out at {cidr}",
+                                    d.name, was.cidr
+                                ),
+                            });
+                        }
+                        s = Segment { planned: d.planned, ..(*was).clone() };
+                    }
+                    segments.push(s);
+                    keys.push(d.vlan_key.clone());
+                }
+            }
+        }
+    }
+    Ok((segments, aggregates, keys))
+}
+
+/// Previous segments the spec no longer has: kept with nothing planned (and reported), or dropped
+/// with `prune`. Their aggregates stay with them.
+fn keep_removed(
+    previous: &Plan,
+    segments: &mut Vec<Segment>,
+    keys: &mut Vec<Option<String>>,
+    prune: bool,
+    warnings: &mut Vec<String>,
+    _aggregates: &[Aggregate],
+) {
+    let now: HashSet<String> = segments.iter().map(|s| s.name.clone()).collect();
+    let gone: Vec<&Segment> = previous.segments.iter().filter(|s| !now.contains(&s.name)).collect();
+    if gone.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = gone.iter().map(|s| s.name.as_str()).collect();
+    let shown = if names.len() > 6 {
+        format!("{} and {} more", names[..6].join(", "), names.len() - 6)
+    } else {
+        names.join(", ")
+    };
+    if prune {
+        warnings.push(format!("pruned what the spec no longer has: {shown}"));
+        return;
+    }
+    warnings.push(format!(
+        "the spec no longer has {shown}; kept with nothing planned (re-plan with --prune to drop)"
+    ));
+    for s in gone {
+        segments.push(Segment { planned: 0, ..s.clone() });
+        keys.push(None);
+    }
+}
+
+/// The segment a placed draft becomes.
+fn segment(d: &Draft, cidr: Ipv4Net) -> Segment {
     let has_vlan = d.kind.has_vlan();
     Segment {
         name: d.name.clone(),
         role: d.role,
+        scope: d.scope.clone(),
         kind: d.kind,
         vlan: d.vlan.filter(|_| has_vlan),
         cidr,
         gateway: has_vlan.then(|| Ipv4Addr::from(u32::from(cidr.network()) + 1)),
         mtu: d.mtu,
+        switch_mtu: d.switch_mtu,
         planned: d.planned,
-        usable: block_size(cidr.prefix_len()) - d.kind.reserved(),
+        usable: block_size(cidr.prefix_len()).saturating_sub(d.kind.reserved()),
         extends: d.extends.clone(),
     }
-}
-
-/// Claims a block of `prefix_len` right after `near`, or right before it, when free.
-fn place_beside(space: &mut Space, owner: &str, near: Ipv4Net, prefix_len: u8) -> Option<Ipv4Net> {
-    let size = block_size(prefix_len);
-    let after = u64::from(u32::from(near.broadcast())) + 1;
-    let before = u64::from(u32::from(near.network())).checked_sub(size);
-    [Some(after), before].into_iter().flatten().find_map(|start| {
-        let start = u32::try_from(start).ok().filter(|s| u64::from(*s) % size == 0)?;
-        let block = Ipv4Net::new(start.into(), prefix_len).ok()?;
-        space.try_claim(owner, block).then_some(block)
-    })
-}
-
-/// Checks explicit VLAN ids, then numbers the others from `vlan_range` in plan order.
-fn number_vlans(spec: &Spec, segments: &mut [Segment]) -> Result<(), Error> {
-    let mut taken: std::collections::HashMap<VlanId, String> = std::collections::HashMap::new();
-    for s in segments.iter() {
-        if let Some(vlan) = s.vlan
-            && let Some(first) = taken.insert(vlan, s.name.clone())
-        {
-            return Err(Error::VlanTaken { vlan, first, second: s.name.clone() });
-        }
-    }
-    let [first, last] = spec.vlan_range;
-    let used: BTreeSet<u16> = taken.keys().map(|v| v.get()).collect();
-    let mut free = (first.get()..=last.get()).filter(|v| !used.contains(v));
-    for s in segments.iter_mut().filter(|s| s.kind.has_vlan() && s.vlan.is_none()) {
-        let id = free.next().ok_or_else(|| Error::VlansExhausted { first, last, segment: s.name.clone() })?;
-        s.vlan = Some(VlanId::new(id.into())?);
-    }
-    Ok(())
 }

@@ -48,11 +48,6 @@ impl Space {
         }
     }
 
-    /// Whether `block` could be claimed (inside the base and entirely free).
-    pub(crate) fn try_claim(&mut self, owner: &str, block: Ipv4Net) -> bool {
-        self.pool.network().contains(&block) && self.claim(owner, block).is_ok()
-    }
-
     /// Places a block of `prefix_len` for `owner`: the lowest free aligned one.
     pub(crate) fn place(&mut self, owner: &str, prefix_len: u8) -> Result<Ipv4Net, Error> {
         let does_not_fit = |pool: &Pool| Error::DoesNotFit {

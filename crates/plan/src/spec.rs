@@ -3,6 +3,7 @@
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::settings::{L2Scope, LeafEnd, Numbering, VlanScope};
 use crate::{Error, VlanId};
 
 /// A cluster description: how many GPUs, how they are wired, and what to override.
@@ -26,8 +27,9 @@ pub struct Spec {
     /// The private block every segment is carved from (default `10.0.0.0/8`).
     #[serde(default = "default_base", deserialize_with = "strict_net")]
     pub base: Ipv4Net,
-    /// Headroom factor: each segment is sized for `count x growth` plus its reserved addresses,
-    /// rounded up to a CIDR block (default 2.0).
+    /// Headroom factor (default 2.0): the plan reserves room for `SUs x growth` scalable units
+    /// (rounded up to a power of two, so that every level is one aligned block), and sizes
+    /// cluster-wide segments and explicit counts for `count x growth`.
     #[serde(default = "default_growth")]
     pub growth: f64,
     /// VLAN ids handed out automatically, first and last inclusive (default `[100, 3999]`).
@@ -39,9 +41,17 @@ pub struct Spec {
     /// GPUs per node; one backend NIC per GPU (default 8).
     #[serde(default = "default_gpus_per_node")]
     pub gpus_per_node: u32,
-    /// Nodes per scalable unit; each unit brings 8 leaf and 4 spine switches (default 32).
+    /// Nodes per scalable unit (SU); each SU brings one leaf per rail (default 32).
     #[serde(default = "default_nodes_per_su")]
     pub nodes_per_su: u32,
+    /// SUs one spine layer serves: a pod (default 8, 64 leaves: the two-tier limit of 64-port
+    /// switches). A power of two, so that a pod is one aligned block. Pods appear in names and
+    /// scopes only when the planned capacity exceeds one pod.
+    #[serde(default = "default_sus_per_pod")]
+    pub sus_per_pod: u32,
+    /// Nodes per rack (default 4); racks matter only with `l2_scope = "rack"`.
+    #[serde(default = "default_nodes_per_rack")]
+    pub nodes_per_rack: u32,
     /// Backend rails (default: `gpus_per_node`); NIC `k` of every node sits on rail `k mod rails`.
     #[serde(default)]
     pub rails: Option<u32>,
@@ -51,6 +61,22 @@ pub struct Spec {
     /// Whether leaf-spine links get addresses.
     #[serde(default)]
     pub fabric_links: FabricLinks,
+    /// Which end of each host-leaf /31 the switch takes.
+    #[serde(default)]
+    pub leaf_end: LeafEnd,
+    /// The order of the backend /31s: per (SU, rail) leaf, or server by server per SU.
+    #[serde(default)]
+    pub numbering: Numbering,
+    /// How far one frontend, storage or OOB L2 domain reaches.
+    #[serde(default)]
+    pub l2_scope: L2Scope,
+    /// Whether a role reuses its VLAN id in every scope, or every segment has its own.
+    #[serde(default)]
+    pub vlan_scope: VlanScope,
+    /// Give each node's two storage ports separate subnets (default: one subnet, and a warning
+    /// about `arp_ignore` / `rp_filter`).
+    #[serde(default)]
+    pub storage_port_subnets: bool,
     /// Per-role overrides.
     #[serde(default)]
     pub roles: Roles,
@@ -74,11 +100,12 @@ pub struct Spec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendAddressing {
-    /// A /31 per GPU NIC to its leaf (RFC 3021, leaf on the even address), carved from one
-    /// aggregate per rail so that each rail is one route. No VLANs.
+    /// A /31 per GPU NIC to its leaf (RFC 3021; `leaf_end` says which end the leaf takes), in a
+    /// block per leaf inside one aggregate per rail, so that each leaf and each rail is one route.
+    /// No VLANs.
     #[default]
     P2p31,
-    /// One segment and VLAN per rail: an address per NIC plus the gateway.
+    /// One segment and VLAN per (SU, rail): an address per NIC plus the gateway.
     SubnetPerRail,
 }
 
@@ -109,7 +136,8 @@ pub enum FabricLinks {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Roles {
-    /// The GPU compute fabric (`count`: NICs in all; `prefix`: the whole backend aggregate).
+    /// The GPU compute fabric (`prefix`: the whole backend aggregate; sized by the topology, so
+    /// `count` is refused).
     pub backend: RoleSpec,
     /// In-band management and user traffic.
     pub frontend: RoleSpec,
@@ -121,15 +149,18 @@ pub struct Roles {
     pub monitoring: RoleSpec,
     /// Load balancers and gateways.
     pub lb: RoleSpec,
-    /// Switch loopbacks (`count`: switches).
+    /// Switch loopbacks (a /32 per switch, from the topology; `count` is refused).
     pub loopback: RoleSpec,
     /// Anycast endpoints (`count`: at least the number of `[[anycast]]` entries).
     pub anycast: RoleSpec,
-    /// Numbered fabric links (`count`: links).
+    /// Numbered fabric links (with `fabric_links = "p2p31"`; `count` is refused).
     pub fabric: RoleSpec,
 }
 
 /// One role's overrides. Every field is optional.
+///
+/// For the per-SU roles (frontend, storage, oob) `prefix` is the role's aggregate, and `count`
+/// turns the role into one cluster-wide segment of that many addresses (with growth).
 ///
 /// ```
 /// let spec = ipam_plan::Spec::from_toml("[roles.frontend]\nprefix = \"10.8.0.0/22\"")?;
@@ -208,9 +239,16 @@ impl Spec {
             gpus,
             gpus_per_node: default_gpus_per_node(),
             nodes_per_su: default_nodes_per_su(),
+            sus_per_pod: default_sus_per_pod(),
+            nodes_per_rack: default_nodes_per_rack(),
             rails: None,
             backend_addressing: BackendAddressing::default(),
             fabric_links: FabricLinks::default(),
+            leaf_end: LeafEnd::default(),
+            numbering: Numbering::default(),
+            l2_scope: L2Scope::default(),
+            vlan_scope: VlanScope::default(),
+            storage_port_subnets: false,
             roles: Roles::default(),
             anycast: Vec::new(),
             sites: Vec::new(),
@@ -276,6 +314,14 @@ fn default_gpus_per_node() -> u32 {
 
 fn default_nodes_per_su() -> u32 {
     32
+}
+
+fn default_sus_per_pod() -> u32 {
+    8
+}
+
+fn default_nodes_per_rack() -> u32 {
+    4
 }
 
 fn strict_net<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Ipv4Net, D::Error> {

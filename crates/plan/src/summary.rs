@@ -1,24 +1,24 @@
 //! The plan's totals, its GPU headroom, and how it compares with the generic budget.
 
-use std::collections::HashMap;
-
 use ipam_core::Pool;
 use ipnet::Ipv4Net;
 
-use crate::demand;
-use crate::model::{AnycastAddress, BudgetLine, RoleTotal, Segment, Summary};
-use crate::spec::{BackendAddressing, Spec};
-use crate::topology::Counts;
-use crate::{Error, Role};
+use std::collections::HashSet;
 
-/// The largest GPU count the headroom search tries (IPv4 cannot hold more /31s anyway).
-const MAX_GPUS: u64 = 1 << 31;
+use crate::layout::Gen;
+use crate::model::{AnycastAddress, BudgetLine, Generation, RoleTotal, Segment, Summary};
+use crate::spec::{BackendAddressing, L2Scope, Spec, VlanScope};
+use crate::topology::Figures;
+use crate::{Error, Role};
 
 pub(crate) fn summarize(
     spec: &Spec,
-    counts: &Counts,
+    f: &Figures,
+    generations: &[Generation],
+    gens: &[Gen],
     segments: &[Segment],
     used: u64,
+    mut warnings: Vec<String>,
 ) -> Result<Summary, Error> {
     let roles = Role::ALL
         .iter()
@@ -33,17 +33,34 @@ pub(crate) fn summarize(
             })
         })
         .collect::<Vec<_>>();
-    let (gpu_headroom, limited_by) = if spec.gpus > 0 { headroom(spec, segments)? } else { (None, None) };
-    let mut warnings = Vec::new();
+    let su_slots: u64 = generations.iter().map(|g| u64::from(g.sus)).sum();
+    let (gpu_headroom, limited_by) = if spec.gpus > 0 {
+        let capacity = numberable_sus(spec, f, gens, segments) * f.gpus_per_su();
+        let n = generations.len() + 1;
+        let mut next = vec![format!("backend-{n}")];
+        next.extend(f.l2_roles(spec).iter().map(|r| format!("{}-{n}", r.name)));
+        (Some(capacity.saturating_sub(f.gpus)), Some(next.join(", ")))
+    } else {
+        (None, None)
+    };
     if !is_private(spec.base) {
         warnings.push(format!(
             "base {} is not a private block (RFC 1918 or RFC 6598): its addresses are routed on the internet",
             spec.base
         ));
     }
+    if spec.gpus > 0 && !spec.storage_port_subnets && spec.roles.storage.count.is_none() {
+        warnings.push(
+            "each node's two storage ports share one subnet: set net.ipv4.conf.*.arp_ignore=1, arp_announce=2 \
+             and rp_filter=2 on the hosts, or give each port its own subnet (storage_port_subnets = true)"
+                .to_owned(),
+        );
+    }
     Ok(Summary {
         gpus: spec.gpus,
-        nodes: counts.nodes,
+        nodes: f.nodes,
+        sus: u64::from(f.sus),
+        su_slots,
         gpus_per_node: spec.gpus_per_node,
         rails: spec.rails(),
         budget: budget(spec, &roles),
@@ -56,36 +73,42 @@ pub(crate) fn summarize(
     })
 }
 
-/// The largest number of GPUs, past the spec's, that every segment still holds (at growth 1),
-/// and the segment that runs out first after that.
-fn headroom(spec: &Spec, segments: &[Segment]) -> Result<(Option<u64>, Option<String>), Error> {
-    let mut capacity: HashMap<&str, u64> = HashMap::new();
-    for s in segments {
-        *capacity.entry(s.family()).or_default() += s.usable;
+/// The SU slots that can be filled: all of them, unless under `vlan_scope = "unique"` the VLAN
+/// range runs out first (each new SU needs its L2 segments' ids, each new pod its pod segments').
+fn numberable_sus(spec: &Spec, f: &Figures, gens: &[Gen], segments: &[Segment]) -> u64 {
+    let slots: u64 = gens.iter().map(|g| u64::from(g.slots)).sum();
+    if spec.vlan_scope != VlanScope::Unique {
+        return slots;
     }
-    // The first demand that does not fit with `gpus` GPUs, if any.
-    let short = |gpus: u64| -> Result<Option<String>, Error> {
-        let demands = demand::derive(spec, &Counts::new(spec, gpus))?;
-        Ok(demands
-            .into_iter()
-            .find(|d| capacity.get(d.name.as_str()).is_none_or(|&c| c < d.planned))
-            .map(|d| d.name))
+    let [first, last] = spec.vlan_range;
+    let used: HashSet<u16> = segments.iter().filter_map(|s| s.vlan.map(|v| v.get())).collect();
+    let mut free = (first.get()..=last.get()).filter(|v| !used.contains(v)).count() as u64;
+    let domains = match spec.l2_scope {
+        L2Scope::Su => 1,
+        L2Scope::Rack => u64::from(f.racks_per_su),
+        L2Scope::Cluster => 0,
     };
-    let gpus = u64::from(spec.gpus);
-    if short(gpus)?.is_some() {
-        return Ok((Some(0), short(gpus)?));
+    let rails =
+        if spec.backend_addressing == BackendAddressing::SubnetPerRail { u64::from(f.rails) } else { 0 };
+    let per_su = domains * f.l2_roles(spec).len() as u64 + rails;
+    let per_pod = [spec.roles.monitoring.count.is_none(), spec.roles.lb.count.is_none(), true]
+        .iter()
+        .filter(|derived| **derived)
+        .count() as u64;
+    let mut su = u64::from(f.sus);
+    for g in gens {
+        while su < u64::from(g.first) + u64::from(g.slots) {
+            let opens_pod =
+                g.per_pod(f) && (su - u64::from(g.first)).is_multiple_of(u64::from(f.sus_per_pod));
+            let need = per_su + if opens_pod { per_pod } else { 0 };
+            if need > free {
+                return su;
+            }
+            free -= need;
+            su += 1;
+        }
     }
-    let (mut fits, mut hi) = (gpus, gpus.max(1) * 2);
-    while hi < MAX_GPUS && short(hi)?.is_none() {
-        fits = hi;
-        hi *= 2;
-    }
-    let mut fails = hi.min(MAX_GPUS);
-    while fails - fits > 1 {
-        let mid = fits + (fails - fits) / 2;
-        if short(mid)?.is_none() { fits = mid } else { fails = mid }
-    }
-    Ok((Some(fits - gpus), short(fails)?))
+    slots
 }
 
 /// Each category of the generic per-1,000-GPU budget next to the plan, with why it differs.
@@ -115,9 +138,9 @@ fn budget(spec: &Spec, roles: &[RoleTotal]) -> Vec<BudgetLine> {
         ),
         (
             "management",
-            planned(&[Role::Oob, Role::Loopback, Role::Fabric]),
+            planned(&[Role::Oob, Role::Loopback]),
             [100, 200],
-            "one BMC per node, the management port and loopback of every switch, and the PDUs are all counted",
+            "one BMC per node, the management port and loopback of every switch, and the PDUs are all counted (numbered fabric links are not management and are left out)",
         ),
         (
             "monitoring",

@@ -1,80 +1,192 @@
-//! What a GPU count implies: nodes, scalable units, switches, and the addresses each role needs.
+//! What the spec's topology implies: nodes, scalable units (SUs), racks, pods, switches, and the
+//! devices each L2 role holds per SU.
 //!
 //! The figures follow the reference clusters (NVIDIA DGX SuperPOD and BasePOD, Juniper's AI
 //! data-center design), and are spelled out here because every plan stands on them:
 //! - per node: one backend NIC per GPU, 1 frontend (in-band) address, 2 storage ports, 1 BMC;
-//! - per scalable unit (SU): 8 leaf and 4 spine switches, 2 head nodes on the frontend, 4 storage
-//!   server ports, and on OOB the SU's fabric switches, 8 more switches (storage, in-band and OOB
-//!   networks) and 16 PDUs;
-//! - switches have 64 ports, half of them uplinks, so a two-tier fabric stops at 64 leaves (8 SUs);
-//!   larger fabrics are three-tier fat trees with one spine per leaf and one core per two leaves
-//!   (64 SUs: 512 leaves, 512 spines, 256 cores, as in the SuperPOD reference);
+//! - per SU: one leaf per rail, 2 head nodes on the frontend, 4 storage server ports, and on OOB
+//!   the SU's leaves, 8 more switches (storage, in-band and OOB networks) and 16 PDUs;
+//! - switches have 64 ports, half of them uplinks (32 per leaf), so one spine layer serves a pod
+//!   of 64 leaves (8 SUs of 8 rails). A single-pod fabric has 4 spines per SU (SuperPOD: 4 SUs,
+//!   16 spines); a multi-pod fabric is a three-tier fat tree with one spine per leaf and one
+//!   super-spine per two leaves (64 SUs: 512 leaves, 512 spines, 256 super-spines);
 //! - per 1,000 GPUs: 100 monitoring and 20 load-balancer/gateway addresses (the upper bounds of the
 //!   generic budget).
 
+use crate::Role;
 use crate::spec::Spec;
 
-const LEAVES_PER_SU: u64 = 8;
-const SPINES_PER_SU: u64 = 4;
-const UPLINKS_PER_SWITCH: u64 = 32;
-const TWO_TIER_MAX_LEAVES: u64 = 64;
-const HEAD_NODES_PER_SU: u64 = 2;
-const STORAGE_SERVER_PORTS_PER_SU: u64 = 4;
-const OTHER_SWITCHES_PER_SU: u64 = 8;
-const PDUS_PER_SU: u64 = 16;
-const MONITORING_PER_1000_GPUS: u64 = 100;
-const LB_PER_1000_GPUS: u64 = 20;
+pub(crate) const HEAD_NODES_PER_SU: u32 = 2;
+pub(crate) const STORAGE_SERVER_PORTS_PER_SU: u32 = 4;
+pub(crate) const OTHER_SWITCHES_PER_SU: u32 = 8;
+pub(crate) const PDUS_PER_SU: u32 = 16;
+pub(crate) const SPINES_PER_SU_ONE_POD: u32 = 4;
+pub(crate) const UPLINKS_PER_SWITCH: u32 = 32;
+pub(crate) const MONITORING_PER_1000_GPUS: u64 = 100;
+pub(crate) const LB_PER_1000_GPUS: u64 = 20;
 
-/// Addresses each role needs now, before growth headroom and reservations.
+/// The topology of a spec: counts that do not depend on where anything is placed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Counts {
-    /// Backend NICs on each rail.
-    pub(crate) rails: Vec<u64>,
-    pub(crate) frontend: u64,
-    pub(crate) storage: u64,
-    pub(crate) oob: u64,
-    pub(crate) monitoring: u64,
-    pub(crate) lb: u64,
-    /// Switches (a loopback each).
-    pub(crate) loopback: u64,
-    /// Numbered fabric links (a /31 each), whether or not the spec numbers them.
-    pub(crate) fabric_links: u64,
+pub(crate) struct Figures {
+    pub(crate) gpus: u64,
+    pub(crate) per_node: u32,
+    pub(crate) rails: u32,
+    /// NICs of one node on its busiest rail (`gpus_per_node / rails`, rounded up).
+    pub(crate) lanes: u32,
+    pub(crate) nodes_per_su: u32,
+    pub(crate) sus_per_pod: u32,
+    pub(crate) nodes_per_rack: u32,
+    pub(crate) racks_per_su: u32,
     pub(crate) nodes: u64,
+    /// SUs in use.
+    pub(crate) sus: u32,
 }
 
-impl Counts {
-    /// The counts for `spec` as if it had `gpus` GPUs; explicit `count`s do not scale.
-    pub(crate) fn new(spec: &Spec, gpus: u64) -> Counts {
-        let per_node = u64::from(spec.gpus_per_node.max(1));
-        let nodes = gpus.div_ceil(per_node);
-        let sus = nodes.div_ceil(u64::from(spec.nodes_per_su.max(1)));
-        let leaves = sus * LEAVES_PER_SU;
-        let (spines, cores) = if leaves <= TWO_TIER_MAX_LEAVES {
-            (sus * SPINES_PER_SU, 0)
-        } else {
-            (leaves, leaves.div_ceil(2))
-        };
-        let switches = leaves + spines + cores;
-        let fabric_links =
-            leaves * UPLINKS_PER_SWITCH + if cores > 0 { spines * UPLINKS_PER_SWITCH } else { 0 };
-        let rails = u64::from(spec.rails().max(1));
-        let roles = &spec.roles;
-        let rail_counts = match roles.backend.count {
-            Some(total) => (0..rails).map(|r| total / rails + u64::from(r < total % rails)).collect(),
-            // NIC k of every node sits on rail k mod rails.
-            None => (0..rails).map(|r| nodes * (per_node.saturating_sub(r)).div_ceil(rails)).collect(),
-        };
-        Counts {
-            rails: rail_counts,
-            frontend: roles.frontend.count.unwrap_or(nodes + sus * HEAD_NODES_PER_SU),
-            storage: roles.storage.count.unwrap_or(2 * nodes + sus * STORAGE_SERVER_PORTS_PER_SU),
-            oob: roles.oob.count.unwrap_or(nodes + switches + sus * (OTHER_SWITCHES_PER_SU + PDUS_PER_SU)),
-            monitoring: roles.monitoring.count.unwrap_or((gpus * MONITORING_PER_1000_GPUS).div_ceil(1000)),
-            lb: roles.lb.count.unwrap_or((gpus * LB_PER_1000_GPUS).div_ceil(1000)),
-            loopback: roles.loopback.count.unwrap_or(switches),
-            fabric_links: roles.fabric.count.unwrap_or(fabric_links),
-            nodes,
+/// One L2 role's share of an SU: devices per node and per SU besides the nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct L2Role {
+    pub(crate) role: Role,
+    /// `storage-port0` when the storage ports have separate subnets, else the role's name.
+    pub(crate) name: String,
+    pub(crate) per_node: u32,
+    pub(crate) extras: u32,
+}
+
+impl L2Role {
+    /// The storage port this role carries alone (`storage_port_subnets`).
+    pub(crate) fn port(&self) -> Option<u32> {
+        self.name.strip_prefix("storage-port").and_then(|p| p.parse().ok())
+    }
+
+    /// The segment of SU `su` (and rack `rack`), or of the whole generation without an SU:
+    /// `storage-su03`, `storage-su03-rack2`, `storage-su03-port1`, `storage-2`.
+    pub(crate) fn segment_name(&self, g: &crate::layout::Gen, su: Option<u32>, rack: Option<u32>) -> String {
+        let Some(su) = su else { return format!("{}{}", self.name, g.suffix()) };
+        let role = self.role.as_str();
+        let mut name = format!("{role}-su{su:02}");
+        if let Some(rack) = rack {
+            name.push_str(&format!("-rack{rack}"));
         }
+        if let Some(port) = self.port() {
+            name.push_str(&format!("-port{port}"));
+        }
+        name
+    }
+
+    /// Devices of one full SU.
+    pub(crate) fn per_su(&self, f: &Figures) -> u64 {
+        u64::from(self.per_node) * u64::from(f.nodes_per_su) + u64::from(self.extras)
+    }
+
+    /// Devices of one full rack: its nodes' and its share of the SU's extras (extra `j` sits in
+    /// rack `j mod racks`).
+    pub(crate) fn per_rack(&self, f: &Figures) -> u64 {
+        u64::from(self.per_node) * u64::from(f.nodes_per_rack)
+            + u64::from(self.extras.div_ceil(f.racks_per_su))
+    }
+
+    /// Devices present in SU `su` (its nodes so far, and all of its extras).
+    pub(crate) fn in_su(&self, f: &Figures, su: u32) -> u64 {
+        u64::from(self.per_node) * u64::from(f.nodes_in_su(su)) + u64::from(self.extras)
+    }
+
+    /// Devices present in rack `rack` of SU `su`.
+    pub(crate) fn in_rack(&self, f: &Figures, su: u32, rack: u32) -> u64 {
+        let nodes = f.nodes_in_su(su).saturating_sub(rack * f.nodes_per_rack).min(f.nodes_per_rack);
+        let extras = (0..self.extras).filter(|j| j % f.racks_per_su == rack).count() as u64;
+        u64::from(self.per_node) * u64::from(nodes) + extras
+    }
+}
+
+impl Figures {
+    pub(crate) fn new(spec: &Spec) -> Figures {
+        let per_node = spec.gpus_per_node.max(1);
+        let rails = spec.rails().max(1);
+        let nodes_per_su = spec.nodes_per_su.max(1);
+        let nodes_per_rack = spec.nodes_per_rack.clamp(1, nodes_per_su);
+        let gpus = u64::from(spec.gpus);
+        let nodes = gpus.div_ceil(u64::from(per_node));
+        Figures {
+            gpus,
+            per_node,
+            rails,
+            lanes: per_node.div_ceil(rails),
+            nodes_per_su,
+            sus_per_pod: spec.sus_per_pod.max(1),
+            nodes_per_rack,
+            racks_per_su: nodes_per_su.div_ceil(nodes_per_rack),
+            nodes,
+            sus: u32::try_from(nodes.div_ceil(u64::from(nodes_per_su))).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Nodes of SU `su` so far (0 past the last).
+    pub(crate) fn nodes_in_su(&self, su: u32) -> u32 {
+        let first = u64::from(su) * u64::from(self.nodes_per_su);
+        u32::try_from(self.nodes.saturating_sub(first).min(self.nodes_per_su.into())).unwrap_or(0)
+    }
+
+    /// GPUs a full SU holds.
+    pub(crate) fn gpus_per_su(&self) -> u64 {
+        u64::from(self.nodes_per_su) * u64::from(self.per_node)
+    }
+
+    /// NICs of one node on rail `rail` (NIC `k` sits on rail `k mod rails`).
+    pub(crate) fn nics_on_rail(&self, rail: u32) -> u32 {
+        (self.per_node + self.rails - 1 - rail) / self.rails
+    }
+
+    /// Spines per SU: 4 in a single-pod fabric, one per leaf in a multi-pod one.
+    pub(crate) fn spines_per_su(&self, pods: bool) -> u32 {
+        if pods { self.rails } else { SPINES_PER_SU_ONE_POD }
+    }
+
+    /// Super-spines per SU: one per two leaves in a multi-pod fabric, none otherwise.
+    pub(crate) fn superspines_per_su(&self, pods: bool) -> u32 {
+        if pods { self.rails.div_ceil(2) } else { 0 }
+    }
+
+    /// The L2 roles laid out per SU (frontend, storage, oob), unless an explicit `count` makes
+    /// one of them a single cluster-wide segment.
+    pub(crate) fn l2_roles(&self, spec: &Spec) -> Vec<L2Role> {
+        let roles = &spec.roles;
+        let mut out = Vec::new();
+        if roles.frontend.count.is_none() {
+            out.push(L2Role {
+                role: Role::Frontend,
+                name: "frontend".into(),
+                per_node: 1,
+                extras: HEAD_NODES_PER_SU,
+            });
+        }
+        if roles.storage.count.is_none() {
+            if spec.storage_port_subnets {
+                for port in 0..2 {
+                    out.push(L2Role {
+                        role: Role::Storage,
+                        name: format!("storage-port{port}"),
+                        per_node: 1,
+                        extras: STORAGE_SERVER_PORTS_PER_SU / 2,
+                    });
+                }
+            } else {
+                out.push(L2Role {
+                    role: Role::Storage,
+                    name: "storage".into(),
+                    per_node: 2,
+                    extras: STORAGE_SERVER_PORTS_PER_SU,
+                });
+            }
+        }
+        if roles.oob.count.is_none() {
+            out.push(L2Role {
+                role: Role::Oob,
+                name: "oob".into(),
+                per_node: 1,
+                extras: self.rails + OTHER_SWITCHES_PER_SU + PDUS_PER_SU,
+            });
+        }
+        out
     }
 }
 
@@ -83,21 +195,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reference_superpod_switch_counts() {
-        let spec = Spec::default();
-        // 4 SU: 32 leaves, 16 spines; 64 SU: 512 leaves, 512 spines, 256 cores.
-        assert_eq!(Counts::new(&spec, 1024).loopback, 48);
-        assert_eq!(Counts::new(&spec, 16_384).loopback, 1_280);
-        // Numbered, the 16k fabric needs a /16: 32,768 links.
-        assert_eq!(Counts::new(&spec, 16_384).fabric_links, 32_768);
+    fn nics_spread_over_rails() {
+        let spec = Spec { rails: Some(3), ..Spec::for_gpus(16) };
+        let f = Figures::new(&spec);
+        // 8 NICs on 3 rails: NICs 0,3,6 / 1,4,7 / 2,5.
+        assert_eq!((0..3).map(|r| f.nics_on_rail(r)).collect::<Vec<_>>(), vec![3, 3, 2]);
+        assert_eq!(f.lanes, 3);
     }
 
     #[test]
-    fn nics_spread_over_rails() {
-        let mut spec = Spec { rails: Some(3), ..Spec::default() };
-        // 2 nodes of 8 NICs on 3 rails: NICs 0,3,6 / 1,4,7 / 2,5.
-        assert_eq!(Counts::new(&spec, 16).rails, vec![6, 6, 4]);
-        spec.roles.backend.count = Some(10);
-        assert_eq!(Counts::new(&spec, 16).rails, vec![4, 3, 3]);
+    fn a_partial_su_holds_what_is_left() {
+        let f = Figures::new(&Spec::for_gpus(300));
+        assert_eq!((f.nodes, f.sus), (38, 2));
+        assert_eq!((f.nodes_in_su(0), f.nodes_in_su(1), f.nodes_in_su(2)), (32, 6, 0));
+    }
+
+    #[test]
+    fn extras_spread_over_racks() {
+        let f = Figures::new(&Spec::for_gpus(256));
+        let oob = f.l2_roles(&Spec::for_gpus(256)).pop().unwrap();
+        assert_eq!(oob.extras, 32);
+        let total: u64 = (0..f.racks_per_su).map(|q| oob.in_rack(&f, 0, q)).sum();
+        assert_eq!(total, oob.in_su(&f, 0));
+        assert!((0..f.racks_per_su).all(|q| oob.in_rack(&f, 0, q) <= oob.per_rack(&f)));
     }
 }

@@ -18,10 +18,69 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
     }
     setting("gpus_per_node", spec.gpus_per_node.into(), 1..=64, "it must be 1 to 64")?;
     setting("nodes_per_su", spec.nodes_per_su.into(), 1..=1024, "it must be 1 to 1024")?;
+    let pod = u64::from(spec.sus_per_pod);
+    if !(1..=1024).contains(&pod) || !pod.is_power_of_two() {
+        return Err(Error::InvalidSetting {
+            field: "sus_per_pod".into(),
+            value: pod,
+            reason: "it must be a power of two from 1 to 1024 (a pod is one aligned block)",
+        });
+    }
+    setting(
+        "nodes_per_rack",
+        spec.nodes_per_rack.into(),
+        1..=spec.nodes_per_su.into(),
+        "it must be 1 to nodes_per_su",
+    )?;
+    let sus =
+        u64::from(spec.gpus).div_ceil(u64::from(spec.gpus_per_node)).div_ceil(u64::from(spec.nodes_per_su));
+    setting(
+        "gpus",
+        sus,
+        0..=1_000_000,
+        "it needs more than 1,000,000 scalable units (the leaf ASN plan's limit)",
+    )
+    .map_err(|_| Error::InvalidSetting {
+        field: "gpus".into(),
+        value: spec.gpus.into(),
+        reason: "it needs more than 1,000,000 scalable units (the leaf ASN plan's limit)",
+    })?;
+    if spec.numbering == crate::spec::Numbering::Server
+        && spec.backend_addressing != crate::spec::BackendAddressing::P2p31
+    {
+        return Err(Error::InvalidSetting {
+            field: "numbering".into(),
+            value: 0,
+            reason: "\"server\" numbers /31s: it needs backend_addressing = \"p2p31\"",
+        });
+    }
+    let roles = &spec.roles;
+    for (role, o) in
+        [(Role::Backend, &roles.backend), (Role::Loopback, &roles.loopback), (Role::Fabric, &roles.fabric)]
+    {
+        if o.count.is_some() {
+            return Err(Error::InvalidSetting {
+                field: format!("roles.{role}.count"),
+                value: o.count.unwrap_or(0),
+                reason: "this role is sized by the topology (gpus, gpus_per_node, rails, nodes_per_su); set those instead",
+            });
+        }
+    }
+    let routed = [
+        (
+            Role::Backend,
+            roles.backend.vlan.is_some() && spec.backend_addressing == crate::spec::BackendAddressing::P2p31,
+        ),
+        (Role::Loopback, roles.loopback.vlan.is_some()),
+        (Role::Anycast, roles.anycast.vlan.is_some()),
+        (Role::Fabric, roles.fabric.vlan.is_some()),
+    ];
+    if let Some((role, _)) = routed.into_iter().find(|(_, bad)| *bad) {
+        return Err(Error::RoutedHasNoVlan { role });
+    }
     if let Some(rails) = spec.rails {
         setting("rails", rails.into(), 1..=64, "it must be 1 to 64")?;
     }
-    let roles = &spec.roles;
     let overrides = [
         (Role::Backend, &roles.backend),
         (Role::Frontend, &roles.frontend),
@@ -44,7 +103,7 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
     let mut names: HashSet<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     for site in &spec.sites {
         name(&site.name)?;
-        if !names.insert(&site.name) || site.name.starts_with("backend-rail-") {
+        if !names.insert(&site.name) || generated(&site.name) {
             return Err(Error::DuplicateName { name: site.name.clone() });
         }
         if let Some(mtu) = site.mtu {
@@ -65,6 +124,13 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether the planner may generate this name itself (`storage-su03`, `leaf-su00-rail1`...).
+pub(crate) fn generated(name: &str) -> bool {
+    let roles = Role::ALL.iter().filter(|r| **r != Role::Site).map(|r| r.as_str());
+    let mut prefixes = roles.chain(["leaf", "spine", "superspine"]);
+    prefixes.any(|p| name.strip_prefix(p).is_some_and(|rest| rest.starts_with('-')))
 }
 
 fn setting(

@@ -97,7 +97,7 @@ fn a_session() {
     let plan = dir.join("plan.json");
     ok(&state, &["plan", "--gpus", "256", "--format", "json", "--out", plan.to_str().unwrap()]);
     let created = ok(&state, &["apply", plan.to_str().unwrap()]);
-    assert!(created.contains("created backend-rail-0\n"));
+    assert!(created.contains("created backend-su00-rail0\n"));
     assert_eq!(ok(&state, &["apply", plan.to_str().unwrap()]), "");
 }
 

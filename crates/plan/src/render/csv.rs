@@ -5,39 +5,87 @@ use std::fmt::Write;
 use crate::Kind;
 use crate::model::{Plan, Segment};
 
-/// `vlans.csv` for NetBox's VLAN bulk import: `vid,name,status,description`.
+/// `vlan-groups.csv` for NetBox's VLAN group bulk import (`name,slug,description`): one group
+/// per scope that holds a VLAN (`su03`, `su03-rack2`, a site, `cluster`), because NetBox keeps
+/// VLAN ids unique per group and a plan reuses them across scopes.
 ///
 /// ```
-/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
-/// let csv = ipam_plan::render::vlans_csv(&plan);
-/// assert!(csv.lines().nth(1).unwrap().starts_with("100,frontend,active,"));
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
+/// let csv = ipam_plan::render::vlan_groups_csv(&plan);
+/// assert!(csv.starts_with("name,slug,description\n"));
+/// assert!(csv.contains("\nsu03,su03,"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
-pub fn vlans_csv(plan: &Plan) -> String {
-    let mut out = String::from("vid,name,status,description\n");
-    for s in &plan.segments {
-        if let Some(vlan) = s.vlan {
-            let _ = writeln!(out, "{vlan},{},active,{}", field(&s.name), field(&describe(s)));
+pub fn vlan_groups_csv(plan: &Plan) -> String {
+    let mut out = String::from("name,slug,description\n");
+    let mut seen = std::collections::BTreeSet::new();
+    for s in plan.segments.iter().filter(|s| s.vlan.is_some()) {
+        let group = group(s);
+        if seen.insert(group.clone()) {
+            let what = if s.scope.is_cluster() {
+                "cluster-wide VLANs".to_owned()
+            } else {
+                format!("VLANs of {group}")
+            };
+            let _ = writeln!(out, "{},{},{}", field(&group), slug(&group), field(&what));
         }
     }
     out
 }
 
-/// `prefixes.csv` for NetBox's prefix bulk import: `prefix,status,vlan,role,is_pool,description`.
-/// Aggregates are `container` prefixes; routed /31 and /32 segments are pools.
+/// `vlans.csv` for NetBox's VLAN bulk import: `vid,name,status,group,description`; `group` is a
+/// row of [`vlan_groups_csv`].
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
+/// let csv = ipam_plan::render::vlans_csv(&plan);
+/// assert!(csv.lines().nth(1).unwrap().starts_with("100,frontend-su00,active,su00,"));
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
+pub fn vlans_csv(plan: &Plan) -> String {
+    let mut out = String::from("vid,name,status,group,description\n");
+    for s in &plan.segments {
+        if let Some(vlan) = s.vlan {
+            let _ = writeln!(
+                out,
+                "{vlan},{},active,{},{}",
+                field(&s.name),
+                field(&group(s)),
+                field(&describe(s))
+            );
+        }
+    }
+    out
+}
+
+/// The VLAN group of a segment: its scope's name.
+fn group(s: &Segment) -> String {
+    s.scope.to_string()
+}
+
+/// A NetBox slug: letters, digits, `-` and `_`.
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect()
+}
+
+/// `prefixes.csv` for NetBox's prefix bulk import:
+/// `prefix,status,vlan_group,vlan,role,is_pool,description`. Aggregates are `container`
+/// prefixes; routed /31 and /32 segments are pools.
 ///
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
 /// let csv = ipam_plan::render::prefixes_csv(&plan);
-/// assert!(csv.contains("10.0.0.0/22,container,,backend,false,"));
+/// assert!(csv.contains("10.0.0.0/22,container,,,backend,false,"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
 pub fn prefixes_csv(plan: &Plan) -> String {
-    let mut out = String::from("prefix,status,vlan,role,is_pool,description\n");
+    let mut out = String::from("prefix,status,vlan_group,vlan,role,is_pool,description\n");
     for a in &plan.aggregates {
         let _ = writeln!(
             out,
-            "{},container,,{},false,{}",
+            "{},container,,,{},false,{}",
             a.cidr,
             a.role,
             field(&format!("{} aggregate", a.name))
@@ -45,8 +93,9 @@ pub fn prefixes_csv(plan: &Plan) -> String {
     }
     for s in &plan.segments {
         let vlan = s.vlan.map_or(String::new(), |v| v.to_string());
+        let group = if s.vlan.is_some() { field(&group(s)) } else { String::new() };
         let pool = s.kind != Kind::Subnet;
-        let _ = writeln!(out, "{},active,{vlan},{},{pool},{}", s.cidr, s.role, field(&describe(s)));
+        let _ = writeln!(out, "{},active,{group},{vlan},{},{pool},{}", s.cidr, s.role, field(&describe(s)));
     }
     out
 }

@@ -4,8 +4,8 @@
 //! use ipam_plan::{plan, render, Spec};
 //!
 //! let plan = plan(&Spec::for_gpus(256))?;
-//! assert!(render::table(&plan).contains("backend-rail-0"));
-//! assert!(render::prefixes_csv(&plan).starts_with("prefix,status,vlan,role,is_pool,description\n"));
+//! assert!(render::table_detail(&plan).contains("backend-su00-rail0"));
+//! assert!(render::prefixes_csv(&plan).starts_with("prefix,status,vlan_group,vlan,role,is_pool,description\n"));
 //! assert!(render::svg(&plan).starts_with("<svg"));
 //! # Ok::<(), ipam_plan::Error>(())
 //! ```
@@ -15,9 +15,9 @@ mod hilbert;
 mod svg;
 mod table;
 
-pub use csv::{ip_addresses_csv, prefixes_csv, vlans_csv};
+pub use csv::{ip_addresses_csv, prefixes_csv, vlan_groups_csv, vlans_csv};
 pub use svg::svg;
-pub use table::table;
+pub use table::{table, table_detail};
 
 /// `1234567` as `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {

@@ -19,7 +19,7 @@ const PANEL: u64 = 512;
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
 /// let svg = ipam_plan::render::svg(&plan);
-/// assert!(svg.contains("<title>storage 10.0.16.0/22 VLAN 101</title>"));
+/// assert!(svg.contains("<title>storage-su00 10.0.16.0/25 VLAN 101</title>"));
 /// assert!(svg.trim_end().ends_with("</svg>"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```

@@ -1,62 +1,160 @@
-//! The plan as a text table, for people.
+//! The plan as a text table, for people: a screen at any size, or every line with `--detail`.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::thousands;
-use crate::model::Plan;
+use crate::model::{Aggregate, Plan, Segment};
+use crate::sizing::block_size;
 
-/// The plan as a text table: segments, aggregates, anycast endpoints, totals per role, headroom,
-/// the comparison with the generic per-1,000-GPU budget, every node's interfaces when assigned, and
-/// warnings.
+/// Top-level segments of one role listed one by one up to this many; more are one line.
+const LISTED_PER_ROLE: usize = 4;
+
+/// The plan as a screen: one line per role aggregate with its per-SU pattern ("frontend
+/// 10.0.24.0/23, 4 segments: a /26 per SU, VLAN 100 in every SU"), the cluster-wide segments,
+/// anycast endpoints, switches by tier, totals per role, headroom, the per-1,000-GPU budget and
+/// warnings. It stays under 60 lines for 100,000 GPUs; [`table_detail`] lists everything.
 ///
 /// ```
-/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(100_000))?;
 /// let text = ipam_plan::render::table(&plan);
-/// assert!(text.starts_with("Plan for 1,024 GPUs"));
-/// assert!(text.contains("storage"));
+/// assert!(text.starts_with("Plan for 100,000 GPUs"));
+/// assert!(text.lines().count() <= 60);
+/// assert!(text.contains("VLAN 101 in every SU"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
 pub fn table(plan: &Plan) -> String {
-    let mut out = String::new();
-    let s = &plan.summary;
-    let what = if s.gpus > 0 {
-        format!(
-            "{} GPUs ({} nodes, {} per node, {} rails)",
-            thousands(s.gpus.into()),
-            thousands(s.nodes),
-            s.gpus_per_node,
-            s.rails
-        )
-    } else {
-        "no GPUs".to_owned()
-    };
-    let _ = writeln!(out, "Plan for {what} in {}, growth {}x\n", plan.base, plan.growth);
+    let mut out = header(plan);
+    let _ = writeln!(out, "{:<19}  {:<18}  LAYOUT", "BLOCK", "CIDR");
+    let outer: Vec<&Aggregate> = plan
+        .aggregates
+        .iter()
+        .filter(|a| !plan.aggregates.iter().any(|o| o.cidr != a.cidr && o.cidr.contains(&a.cidr)))
+        .collect();
+    for a in &outer {
+        let members: Vec<&Segment> =
+            plan.segments.iter().filter(|s| s.role == a.role && a.cidr.contains(&s.cidr)).collect();
+        let _ = writeln!(out, "{:<19}  {:<18}  {}", a.name, a.cidr.to_string(), pattern(plan, a, &members));
+    }
+    let loose: Vec<&Segment> =
+        plan.segments.iter().filter(|s| !plan.aggregates.iter().any(|a| a.cidr.contains(&s.cidr))).collect();
+    let roles: BTreeSet<_> = loose.iter().map(|s| s.role).collect();
+    for role in roles {
+        let of_role: Vec<&&Segment> = loose.iter().filter(|s| s.role == role).collect();
+        if of_role.len() <= LISTED_PER_ROLE {
+            for s in of_role {
+                let _ = writeln!(out, "{:<19}  {:<18}  {}", s.name, s.cidr.to_string(), describe(s));
+            }
+        } else {
+            let lens: BTreeSet<u8> = of_role.iter().map(|s| s.cidr.prefix_len()).collect();
+            let vlans: BTreeSet<u16> = of_role.iter().filter_map(|s| s.vlan.map(|v| v.get())).collect();
+            let _ = writeln!(
+                out,
+                "{:<19}  {:<18}  {} segments ({}), {}, listed with --detail",
+                role.as_str(),
+                "-",
+                thousands(of_role.len() as u64),
+                prefix_lens(&lens),
+                vlan_text(&vlans, "site"),
+            );
+        }
+    }
+    if !plan.anycast.is_empty() {
+        let names: Vec<String> =
+            plan.anycast.iter().take(4).map(|a| format!("{} {}", a.name, a.address)).collect();
+        let more = plan.anycast.len().saturating_sub(4);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let _ = writeln!(out, "\nAnycast endpoints: {}{tail}", names.join(", "));
+    }
+    switches(plan, &mut out);
+    totals(plan, &mut out);
+    if let Some(nodes) = &plan.assignments {
+        let interfaces: usize = nodes.iter().map(|n| n.interfaces.len()).sum();
+        let _ = writeln!(
+            out,
+            "\nAssigned: {} nodes, {} interfaces (every address with --detail, JSON or CSV)",
+            thousands(nodes.len() as u64),
+            thousands(interfaces as u64)
+        );
+    }
+    warnings(plan, &mut out);
+    out
+}
+
+/// Every segment, aggregate, switch, link and assignment, one per line.
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
+/// let text = ipam_plan::render::table_detail(&plan);
+/// assert!(text.contains("backend-su03-rail7"));
+/// assert!(text.contains("leaf-su03-rail7"));
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
+pub fn table_detail(plan: &Plan) -> String {
+    let mut out = header(plan);
     let name_width = plan.segments.iter().map(|s| s.name.len()).max().unwrap_or(0).max(7);
     let _ = writeln!(
         out,
-        "{:<name_width$}  {:<10}  {:>4}  {:<18}  {:<15}  {:>4}  {:>9}  {:>9}",
-        "SEGMENT", "ROLE", "VLAN", "CIDR", "GATEWAY", "MTU", "PLANNED", "USABLE"
+        "{:<name_width$}  {:<10}  {:<14}  {:>4}  {:<18}  {:<15}  {:>9}  {:>9}  {:>9}",
+        "SEGMENT", "ROLE", "SCOPE", "VLAN", "CIDR", "GATEWAY", "MTU", "PLANNED", "USABLE"
     );
     for seg in &plan.segments {
         let vlan = seg.vlan.map_or("-".to_owned(), |v| v.to_string());
         let gateway = seg.gateway.map_or("-".to_owned(), |g| g.to_string());
+        let mtu = match seg.switch_mtu {
+            Some(switch) => format!("{}/{switch}", seg.mtu),
+            None => seg.mtu.to_string(),
+        };
         let _ = writeln!(
             out,
-            "{:<name_width$}  {:<10}  {:>4}  {:<18}  {:<15}  {:>4}  {:>9}  {:>9}",
+            "{:<name_width$}  {:<10}  {:<14}  {:>4}  {:<18}  {:<15}  {:>9}  {:>9}  {:>9}",
             seg.name,
             seg.role.as_str(),
+            seg.scope.to_string(),
             vlan,
             seg.cidr.to_string(),
             gateway,
-            seg.mtu,
+            mtu,
             thousands(seg.planned),
             thousands(seg.usable)
         );
     }
+    if plan.segments.iter().any(|s| s.switch_mtu.is_some()) {
+        let _ = writeln!(out, "(MTU host/switch where the switch ports differ)");
+    }
+    let _ = writeln!(out, "\n{:<24}  {:<10}  {:<18}  SEGMENTS", "AGGREGATE", "ROLE", "CIDR");
     for a in &plan.aggregates {
-        let members =
-            plan.segments.iter().filter(|seg| a.cidr.contains(&seg.cidr) && seg.role == a.role).count();
-        let _ = writeln!(out, "\nAggregate {} {}: one route for {members} segments", a.name, a.cidr);
+        let members = plan.segments.iter().filter(|s| a.cidr.contains(&s.cidr) && s.role == a.role).count();
+        let _ =
+            writeln!(out, "{:<24}  {:<10}  {:<18}  {members}", a.name, a.role.as_str(), a.cidr.to_string());
+    }
+    if !plan.switches.is_empty() {
+        let _ = writeln!(out, "\n{:<20}  {:<10}  {:<15}  {:<10}  MGMT", "SWITCH", "TIER", "LOOPBACK", "ASN");
+        for s in &plan.switches {
+            let _ = writeln!(
+                out,
+                "{:<20}  {:<10}  {:<15}  {:<10}  {}",
+                s.name,
+                s.tier,
+                s.loopback.to_string(),
+                s.asn,
+                s.mgmt
+            );
+        }
+    }
+    if !plan.links.is_empty() {
+        let _ = writeln!(out, "\n{:<20}  {:<15}  {:<20}  {:<15}  CIDR", "A", "A ADDRESS", "B", "B ADDRESS");
+        for l in &plan.links {
+            let _ = writeln!(
+                out,
+                "{:<20}  {:<15}  {:<20}  {:<15}  {}",
+                l.a,
+                l.a_address.to_string(),
+                l.b,
+                l.b_address.to_string(),
+                l.cidr
+            );
+        }
     }
     if !plan.anycast.is_empty() {
         let _ = writeln!(out, "\nAnycast endpoints");
@@ -64,6 +162,182 @@ pub fn table(plan: &Plan) -> String {
             let _ = writeln!(out, "  {:<24} {}", a.name, a.address);
         }
     }
+    totals(plan, &mut out);
+    if let Some(nodes) = &plan.assignments {
+        let _ = writeln!(
+            out,
+            "\n{:<14}  {:<10}  {:<20}  {:<18}  {:<15}  LEAF",
+            "NODE", "INTERFACE", "SEGMENT", "ADDRESS", "PEER"
+        );
+        for node in nodes {
+            for i in &node.interfaces {
+                let peer = i.peer.map_or("-".to_owned(), |p| p.to_string());
+                let leaf = i.leaf.as_deref().unwrap_or("-");
+                let _ = writeln!(
+                    out,
+                    "{:<14}  {:<10}  {:<20}  {:<18}  {peer:<15}  {leaf}",
+                    node.node,
+                    i.name,
+                    i.segment,
+                    i.address.to_string()
+                );
+            }
+        }
+    }
+    warnings(plan, &mut out);
+    out
+}
+
+fn header(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let what = if s.gpus > 0 {
+        format!(
+            "{} GPUs ({} nodes in {} SUs, {} per node, {} rails)",
+            thousands(s.gpus.into()),
+            thousands(s.nodes),
+            thousands(s.sus),
+            s.gpus_per_node,
+            s.rails
+        )
+    } else {
+        "no GPUs".to_owned()
+    };
+    let slots =
+        if s.su_slots > 0 { format!("; {} SU slots reserved", thousands(s.su_slots)) } else { String::new() };
+    format!("Plan for {what} in {}, growth {}x{slots}\n\n", plan.base, plan.growth)
+}
+
+/// "32 segments: a /26 per SU and rail (8 rails), a /31 per GPU NIC, MTU 9000 (switch 9216)".
+fn pattern(plan: &Plan, aggregate: &Aggregate, members: &[&Segment]) -> String {
+    let Some(first) = members.first() else { return "empty".into() };
+    let per = match (first.scope.su.is_some(), first.scope.rack.is_some(), first.scope.rail.is_some()) {
+        (true, true, _) => "per rack",
+        (true, false, true) => "per SU and rail",
+        (true, false, false) => "per SU",
+        _ if first.scope.pod.is_some() => "per pod",
+        _ => "",
+    };
+    let lens: BTreeSet<u8> = members.iter().map(|s| s.cidr.prefix_len()).collect();
+    let mut text = format!("{} segments: {} {per}", thousands(members.len() as u64), prefix_lens(&lens));
+    let rails: BTreeSet<u32> = members.iter().filter_map(|s| s.scope.rail).collect();
+    if rails.len() > 1 {
+        let _ =
+            write!(text, " ({} rails in a /{} each)", rails.len(), rail_len(plan, aggregate).unwrap_or(0));
+    }
+    if first.kind == crate::Kind::Links {
+        let end = plan.topology.as_ref().map_or("even", |t| match t.leaf_end {
+            crate::LeafEnd::Even => "even",
+            crate::LeafEnd::Odd => "odd",
+        });
+        let _ = write!(text, ", a /31 per GPU NIC (leaf on the {end} end)");
+    }
+    let vlans: BTreeSet<u16> = members.iter().filter_map(|s| s.vlan.map(|v| v.get())).collect();
+    let scope = match per {
+        "per rack" => "rack",
+        "per pod" => "pod",
+        _ => "SU",
+    };
+    if !vlans.is_empty() {
+        let _ = write!(text, ", {}", vlan_text(&vlans, scope));
+    }
+    let _ = write!(text, ", MTU {}", first.mtu);
+    if let Some(switch) = first.switch_mtu {
+        let _ = write!(text, " (switch {switch})");
+    }
+    let used = members.iter().map(|s| block_size(s.cidr.prefix_len())).sum::<u64>();
+    let _ = write!(
+        text,
+        "; {:.0}% reserved for growth",
+        100.0 - 100.0 * used as f64 / block_size(aggregate.cidr.prefix_len()) as f64
+    );
+    text
+}
+
+fn rail_len(plan: &Plan, aggregate: &Aggregate) -> Option<u8> {
+    plan.aggregates
+        .iter()
+        .find(|a| {
+            a.scope.rail.is_some()
+                && a.scope.pod.is_none()
+                && aggregate.cidr.contains(&a.cidr)
+                && a.cidr != aggregate.cidr
+        })
+        .map(|a| a.cidr.prefix_len())
+}
+
+fn prefix_lens(lens: &BTreeSet<u8>) -> String {
+    match (lens.first(), lens.last()) {
+        (Some(a), Some(b)) if a == b => format!("a /{a}"),
+        (Some(a), Some(b)) => format!("/{b} to /{a}"),
+        _ => String::new(),
+    }
+}
+
+fn vlan_text(vlans: &BTreeSet<u16>, scope: &str) -> String {
+    match (vlans.first(), vlans.last(), vlans.len()) {
+        (Some(v), _, 1) => format!("VLAN {v} in every {scope}"),
+        (Some(a), Some(b), n) => format!("{n} VLANs {a}-{b}"),
+        _ => "no VLAN".into(),
+    }
+}
+
+fn describe(s: &Segment) -> String {
+    let mut text = format!("{}, {} planned of {} usable", s.role, thousands(s.planned), thousands(s.usable));
+    if let Some(vlan) = s.vlan {
+        let _ = write!(text, ", VLAN {vlan}");
+    }
+    if let Some(g) = s.gateway {
+        let _ = write!(text, ", gateway {g}");
+    }
+    let _ = write!(text, ", MTU {}", s.mtu);
+    if let Some(of) = &s.extends {
+        let _ = write!(text, ", adds space to {of}");
+    }
+    text
+}
+
+fn switches(plan: &Plan, out: &mut String) {
+    if plan.switches.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nSwitches");
+    for tier in ["leaf", "spine", "superspine"] {
+        let of_tier: Vec<_> = plan.switches.iter().filter(|s| s.tier == tier).collect();
+        let (Some(first), Some(last)) = (of_tier.first(), of_tier.last()) else { continue };
+        let asns: BTreeSet<u32> = of_tier.iter().map(|s| s.asn).collect();
+        let asn = if asns.len() == 1 {
+            format!("ASN {first_asn} shared", first_asn = first.asn)
+        } else {
+            format!(
+                "{} ASNs {}-{}",
+                thousands(asns.len() as u64),
+                asns.first().unwrap_or(&0),
+                asns.last().unwrap_or(&0)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>6}  {} .. {}, loopbacks {} .. {}, {asn}",
+            tier,
+            thousands(of_tier.len() as u64),
+            first.name,
+            last.name,
+            first.loopback,
+            last.loopback
+        );
+    }
+    if !plan.links.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>6}  numbered /31s, MTU 9216, lower tier on the even end",
+            "links",
+            thousands(plan.links.len() as u64)
+        );
+    }
+}
+
+fn totals(plan: &Plan, out: &mut String) {
+    let s = &plan.summary;
     let _ = writeln!(
         out,
         "\n{:<12}  {:>8}  {:>9}  {:>9}  {:>10}",
@@ -74,7 +348,7 @@ pub fn table(plan: &Plan) -> String {
             out,
             "{:<12}  {:>8}  {:>9}  {:>9}  {:>10}",
             r.role.as_str(),
-            r.segments,
+            thousands(r.segments as u64),
             thousands(r.planned),
             thousands(r.usable),
             thousands(r.addresses)
@@ -89,8 +363,14 @@ pub fn table(plan: &Plan) -> String {
         s.base_share * 100.0
     );
     if let Some(more) = s.gpu_headroom {
-        let limit = s.limited_by.as_deref().map_or(String::new(), |l| format!(", then `{l}` must grow"));
-        let _ = writeln!(out, "Headroom: {} more GPUs fit{limit}", thousands(more));
+        let next = s.limited_by.as_deref().map_or(String::new(), |l| format!("; one more SU adds {l}"));
+        let free = s.su_slots.saturating_sub(s.sus);
+        let _ = writeln!(
+            out,
+            "Headroom: {} more GPUs fit in the reserved space ({} free SU slots){next}",
+            thousands(more),
+            thousands(free)
+        );
     }
     if !s.budget.is_empty() {
         let _ = writeln!(out, "\nPer 1,000 GPUs, next to the generic budget");
@@ -105,28 +385,10 @@ pub fn table(plan: &Plan) -> String {
             );
         }
     }
-    if let Some(nodes) = &plan.assignments {
-        let _ = writeln!(
-            out,
-            "\n{:<14}  {:<10}  {:<20}  {:<18}  PEER",
-            "NODE", "INTERFACE", "SEGMENT", "ADDRESS"
-        );
-        for node in nodes {
-            for i in &node.interfaces {
-                let peer = i.peer.map_or("-".to_owned(), |p| p.to_string());
-                let _ = writeln!(
-                    out,
-                    "{:<14}  {:<10}  {:<20}  {:<18}  {peer}",
-                    node.node,
-                    i.name,
-                    i.segment,
-                    i.address.to_string()
-                );
-            }
-        }
-    }
-    for w in &s.warnings {
+}
+
+fn warnings(plan: &Plan, out: &mut String) {
+    for w in &plan.summary.warnings {
         let _ = writeln!(out, "\nwarning: {w}");
     }
-    out
 }

@@ -37,7 +37,7 @@ fn every_node_gets_every_interface_once() {
 fn hosts_skip_the_gateway_and_the_vrr_pair() {
     let mut plan = plan(&Spec::for_gpus(8)).unwrap();
     assign(&mut plan).unwrap();
-    let frontend = plan.segments.iter().find(|s| s.name == "frontend").unwrap();
+    let frontend = plan.segments.iter().find(|s| s.name == "frontend-su00").unwrap();
     let node = &plan.assignments.as_ref().unwrap()[0];
     let address = node.interfaces.iter().find(|i| i.name == "frontend").unwrap().address;
     assert_eq!(u32::from(address.addr()), u32::from(frontend.cidr.network()) + 4);
@@ -49,6 +49,7 @@ fn a_count_set_below_the_nodes_is_an_error_when_assigning() {
     let spec = Spec::from_toml("gpus = 512\n[roles.frontend]\ncount = 3\ngrowth = 1.0").unwrap_err();
     assert!(matches!(spec, ipam_plan::Error::Spec { .. }), "growth is not a role key");
     let spec = Spec::from_toml("gpus = 512\ngrowth = 1.0\n[roles.frontend]\ncount = 3").unwrap();
+    // An explicit count makes the role one cluster-wide segment of that size, hosts in node order.
     let mut plan = plan(&spec).unwrap();
     assert!(matches!(assign(&mut plan), Err(ipam_plan::Error::AssignmentShort { .. })));
 }

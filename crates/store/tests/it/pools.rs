@@ -154,8 +154,10 @@ pub(crate) fn applying_a_plan_creates_its_pools_once(b: &Backend) {
     let applied = store.apply(&plan).unwrap();
     assert_eq!(applied.created.len(), plan.segments.len() + plan.aggregates.len());
     assert_eq!(store.apply(&plan).unwrap().created.len(), 0);
-    let rail = store.pool("backend-rail-0").unwrap();
+    let rail = store.pool("backend-rail0").unwrap();
     assert_eq!(rail.def.parent.as_deref(), Some("backend"));
+    let leaf = store.pool("backend-su03-rail0").unwrap();
+    assert_eq!(leaf.def.parent.as_deref(), Some("backend-rail0"));
     for s in &plan.segments {
         assert_eq!(store.pool(&s.name).unwrap().stats.capacity, s.usable, "{}", s.name);
     }
