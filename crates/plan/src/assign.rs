@@ -47,8 +47,7 @@ pub fn assign(plan: &mut Plan) -> Result<(), Error> {
     for n in 0..f.nodes {
         let su = u32::try_from(n / u64::from(f.nodes_per_su)).unwrap_or(u32::MAX);
         let index = (n % u64::from(f.nodes_per_su)) as u32;
-        let g =
-            gens.iter().find(|g| g.first <= su && u64::from(su) < u64::from(g.first) + u64::from(g.slots));
+        let g = gens.iter().find(|g| g.first <= su && u64::from(su) < u64::from(g.base) + u64::from(g.slots));
         let g = g.ok_or_else(|| Error::AssignmentShort { segment: "backend".into(), node: node_name(n) })?;
         let node = node_name(n);
         let mut interfaces = Vec::with_capacity(f.per_node as usize + 4);
@@ -76,7 +75,7 @@ pub fn assign(plan: &mut Plan) -> Result<(), Error> {
         on("frontend", role("frontend"), Role::Frontend, 0, 1)?;
         if spec.storage_port_subnets {
             on("storage0", role("storage-port0"), Role::Storage, 0, 2)?;
-            on("storage1", role("storage-port1"), Role::Storage, 0, 2)?;
+            on("storage1", role("storage-port1"), Role::Storage, 1, 2)?;
         } else {
             on("storage0", role("storage"), Role::Storage, 0, 2)?;
             on("storage1", role("storage"), Role::Storage, 1, 2)?;

@@ -190,6 +190,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A bug: a plan came out breaking one of its own invariants. Please report it.
+    #[error("internal error (please report): the plan breaks an invariant: {reason}")]
+    Invariant {
+        /// The invariant and what breaks it.
+        reason: String,
+    },
     /// A bug: the allocator refused a step the planner had checked. Please report it.
     #[error("internal error (please report): {0}")]
     Internal(#[from] ipam_core::Error),
@@ -202,7 +208,7 @@ impl Error {
     /// assert!(!ipam_plan::Error::DuplicateName { name: "a".into() }.is_internal());
     /// ```
     pub fn is_internal(&self) -> bool {
-        matches!(self, Error::Internal(_))
+        matches!(self, Error::Internal(_) | Error::Invariant { .. })
     }
 }
 

@@ -66,11 +66,14 @@ impl Top {
     }
 }
 
-/// One generation of SU slots: SUs `first .. first + slots`.
+/// One generation of SU slots: SUs `first .. first + sus` in use or reserved, laid out in `slots`
+/// slots from SU `base` (a pod boundary when it has pods, so that every pod is one aligned block;
+/// the slots before `first` then stay empty, their SUs being in an earlier generation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Gen {
     pub(crate) index: usize,
     pub(crate) first: u32,
+    pub(crate) base: u32,
     pub(crate) slots: u32,
     /// Whether its SUs sit in pods (the cluster's slots span more than one pod).
     pub(crate) pods: bool,
@@ -81,11 +84,9 @@ impl Gen {
     pub(crate) fn all(gens: &[crate::model::Generation], f: &Figures) -> Vec<Gen> {
         gens.iter()
             .enumerate()
-            .map(|(index, g)| Gen {
-                index,
-                first: g.first_su,
-                slots: g.sus,
-                pods: u64::from(g.first_su) + u64::from(g.sus) > u64::from(f.sus_per_pod),
+            .map(|(index, g)| {
+                let base = if g.pods { g.first_su - g.first_su % f.sus_per_pod } else { g.first_su };
+                Gen { index, first: g.first_su, base, slots: g.sus + (g.first_su - base), pods: g.pods }
             })
             .collect()
     }
@@ -97,11 +98,12 @@ impl Gen {
 
     /// SUs of this generation in use.
     pub(crate) fn present(&self, f: &Figures) -> std::ops::Range<u32> {
-        self.first..f.sus.min(self.first.saturating_add(self.slots)).max(self.first)
+        self.first..f.sus.min(self.base.saturating_add(self.slots)).max(self.first)
     }
 
+    /// The slot of SU `su` (one of this generation's).
     pub(crate) fn slot(&self, su: u32) -> u64 {
-        u64::from(su - self.first)
+        u64::from(su - self.base)
     }
 
     /// The scope of SU `su`.
@@ -114,20 +116,14 @@ impl Gen {
         self.pods && self.slots > f.sus_per_pod
     }
 
-    /// Pods wholly inside this generation that hold an SU in use, with their first slot.
-    fn pods_in_use(&self, f: &Figures) -> Vec<(u32, u64)> {
-        if !self.per_pod(f) || !self.first.is_multiple_of(f.sus_per_pod) {
+    /// Every pod this generation reserves, with its first slot: a pod's aggregate exists from the
+    /// start, so that filling the headroom adds none.
+    fn pods_reserved(&self, f: &Figures) -> Vec<(u32, u64)> {
+        if !self.per_pod(f) {
             return Vec::new();
         }
-        let present = self.present(f);
-        (self.first / f.sus_per_pod..)
-            .map(|p| (p, p * f.sus_per_pod))
-            .take_while(|&(_, first)| first < present.end)
-            .filter(|&(_, first)| {
-                u64::from(first - self.first) + u64::from(f.sus_per_pod) <= u64::from(self.slots)
-            })
-            .map(|(p, first)| (p, self.slot(first)))
-            .collect()
+        let spp = f.sus_per_pod;
+        (self.base / spp..(self.base + self.slots) / spp).map(|p| (p, self.slot(p * spp))).collect()
     }
 }
 
@@ -206,7 +202,7 @@ pub(crate) fn backend(spec: &Spec, f: &Figures, g: &Gen) -> Result<Top, Error> {
             }
             _ => top_name.clone(),
         };
-        for (pod, first_slot) in g.pods_in_use(f) {
+        for (pod, first_slot) in g.pods_reserved(f) {
             let scope = Scope { pod: Some(pod), rail, ..Scope::default() };
             members.push(Member {
                 offset: base + first_slot * su_block,
@@ -249,12 +245,19 @@ pub(crate) fn l2(spec: &Spec, f: &Figures, g: &Gen, l2: &L2Role) -> Result<Top, 
     let o = role_spec(spec, l2.role);
     let top_name = format!("{}{}", l2.name, g.suffix());
     let port = l2.port();
+    let port_vlan = match (o.vlan, port) {
+        (Some(v), Some(p)) => {
+            Some(VlanId::new(i64::from(v.get()) + i64::from(p)).map_err(|_| Error::InvalidVlan {
+                field: format!("roles.{}.vlan (storage port {p})", l2.role),
+                value: i64::from(v.get()) + i64::from(p),
+            })?)
+        }
+        (v, _) => v,
+    };
     let key_draft = |name: String, scope: Scope, planned: u64| {
         let mut d = draft(name, l2.role, Kind::Subnet, scope, planned, o);
         d.vlan_key = Some(l2.name.clone());
-        if let (Some(v), Some(p)) = (o.vlan, port) {
-            d.vlan = VlanId::new(i64::from(v.get()) + i64::from(p)).ok();
-        }
+        d.vlan = port_vlan;
         d
     };
     let explicit = o.prefix.filter(|_| g.index == 0);
@@ -285,7 +288,7 @@ pub(crate) fn l2(spec: &Spec, f: &Figures, g: &Gen, l2: &L2Role) -> Result<Top, 
         item: Item::Aggregate { name: top_name.clone(), role: l2.role, scope: Scope::default() },
     }];
     let pod_len = len_of(&top_name, u64::from(f.sus_per_pod) * su_block)?;
-    for (pod, first_slot) in g.pods_in_use(f) {
+    for (pod, first_slot) in g.pods_reserved(f) {
         members.push(Member {
             offset: first_slot * su_block,
             prefix_len: pod_len,
@@ -360,9 +363,8 @@ pub(crate) fn fabric_mgmt_place(f: &Figures, g: &Gen, su: u32, per_su: u64) -> (
 
 /// The pod group of SU `su` in generation `g`: `pod03` and the group's index in the generation.
 fn pod_group(f: &Figures, g: &Gen, su: u32) -> (String, u64) {
-    let q = (su - g.first) / f.sus_per_pod;
-    let pod = (g.first + q * f.sus_per_pod) / f.sus_per_pod;
-    (format!("pod{pod:02}"), u64::from(q))
+    let q = g.slot(su) / u64::from(f.sus_per_pod);
+    (format!("pod{:02}", su / f.sus_per_pod), q)
 }
 
 /// A cluster-wide L2 segment that grows with the SUs: one segment for a single-pod generation,
@@ -377,15 +379,20 @@ fn grouped(
     explicit: Option<ipnet::Ipv4Net>,
 ) -> Result<Top, Error> {
     let reserved = d.kind.reserved();
+    // A later generation's segments are other L2 domains beside the first's: their own VLAN ids.
+    let d = if g.index > 0 {
+        Draft { vlan: None, vlan_key: d.vlan_key.as_ref().map(|_| d.name.clone()), ..d }
+    } else {
+        d
+    };
     if !g.per_pod(f) {
-        // A later generation's cluster-wide segment is another L2 domain beside the first.
-        let vlan_key = d.vlan_key.as_ref().map(|k| if g.index == 0 { k.clone() } else { d.name.clone() });
-        let d = Draft { planned: planned(g.present(f)), vlan_key, ..d };
+        let d = Draft { planned: planned(g.present(f)), ..d };
         return single(d, u64::from(g.slots) * per_su + reserved, explicit);
     }
     let spp = f.sus_per_pod;
     let seg_len = len_of(&d.name, u64::from(spp) * per_su + reserved)?;
     let groups = u64::from(g.slots.div_ceil(spp)).next_power_of_two();
+    let d = Draft { vlan: if g.index > 0 { None } else { d.vlan }, ..d };
     let top_len = len_of(&d.name, groups * block_size(seg_len))?;
     let mut members = vec![Member {
         offset: 0,
@@ -396,7 +403,7 @@ fn grouped(
     let mut first = present.start;
     while first < present.end {
         let (pod, q) = pod_group(f, g, first);
-        let end = (g.first + (q as u32 + 1) * spp).min(present.end);
+        let end = (g.base + (q as u32 + 1) * spp).min(present.end);
         let scope = Scope { pod: pod.strip_prefix("pod").and_then(|p| p.parse().ok()), ..Scope::default() };
         // Each generation's pod segments are their own template: pods of two generations may meet.
         let vlan_key = d.vlan_key.as_ref().map(|_| d.name.clone());

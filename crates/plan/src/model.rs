@@ -81,7 +81,7 @@ pub struct Segment {
     /// What it carries.
     pub role: Role,
     /// Where it sits: its `pod`, `su`, `rack`, `rail` or `site`; empty when cluster-wide.
-    #[serde(default, skip_serializing_if = "Scope::is_cluster")]
+    #[serde(default)]
     pub scope: Scope,
     /// How its addresses are used (decides the reservations).
     pub kind: Kind,
@@ -100,7 +100,8 @@ pub struct Segment {
     pub planned: u64,
     /// Addresses the block offers after reservations.
     pub usable: u64,
-    /// Schema 1 only: for a second prefix added by a re-plan, the segment it adds space to.
+    /// For a second prefix added by a re-plan (a cluster-wide segment or a site that outgrew its
+    /// block; schema 1: any segment), the segment it adds space to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
 }
@@ -136,7 +137,7 @@ pub struct Aggregate {
     /// The role of the segments inside.
     pub role: Role,
     /// Where it sits (`rail`, `pod`); empty for a role's whole aggregate.
-    #[serde(default, skip_serializing_if = "Scope::is_cluster")]
+    #[serde(default)]
     pub scope: Scope,
     /// The block.
     pub cidr: Ipv4Net,
@@ -177,7 +178,8 @@ pub struct Topology {
     pub vlan_scope: VlanScope,
     /// Whether storage ports have separate subnets.
     pub storage_port_subnets: bool,
-    /// Per-SU roles given an explicit `count`: one cluster-wide segment each, hosts in node order.
+    /// Roles given an explicit `count` that otherwise follow the SUs (frontend, storage, oob,
+    /// monitoring, lb): one cluster-wide segment each, hosts in node order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub counted: Vec<Role>,
     /// The SU slots reserved, in the order they were added: the first by the first plan, each
@@ -188,7 +190,7 @@ pub struct Topology {
 /// SU slots reserved together: SUs `first_su .. first_su + sus` sit in one set of aggregates.
 ///
 /// ```
-/// let g = ipam_plan::Generation { first_su: 0, sus: 8 };
+/// let g = ipam_plan::Generation { first_su: 0, sus: 8, pods: false };
 /// assert!(g.holds(7) && !g.holds(8));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,13 +200,17 @@ pub struct Generation {
     pub first_su: u32,
     /// How many SU slots it reserves.
     pub sus: u32,
+    /// Whether its SUs sit in pods (its reserved SUs span more than one pod); its blocks then start
+    /// at a pod boundary.
+    #[serde(default)]
+    pub pods: bool,
 }
 
 impl Generation {
     /// Whether SU `su` has its slot here.
     ///
     /// ```
-    /// assert!(ipam_plan::Generation { first_su: 8, sus: 8 }.holds(8));
+    /// assert!(ipam_plan::Generation { first_su: 8, sus: 8, pods: false }.holds(8));
     /// ```
     pub fn holds(&self, su: u32) -> bool {
         su >= self.first_su && u64::from(su) < u64::from(self.first_su) + u64::from(self.sus)
@@ -228,7 +234,7 @@ pub struct Switch {
     /// `leaf`, `spine` or `superspine`.
     pub tier: String,
     /// Where it sits (`su` and `rail` for a leaf, `pod` for a spine of a multi-pod fabric).
-    #[serde(default, skip_serializing_if = "Scope::is_cluster")]
+    #[serde(default)]
     pub scope: Scope,
     /// Its /32 loopback, from its tier's block.
     pub loopback: Ipv4Addr,
@@ -248,7 +254,7 @@ pub struct Switch {
 /// assert_eq!(link.a_address, link.cidr.network());
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     /// The lower-tier switch (a leaf, or a spine towards a super-spine).
@@ -380,7 +386,7 @@ pub struct NodeAssignment {
     /// The node's name (`gpu-node-001`...).
     pub node: String,
     /// Its place: `su` (and `pod` in a multi-pod plan).
-    #[serde(default, skip_serializing_if = "Scope::is_cluster")]
+    #[serde(default)]
     pub scope: Scope,
     /// Its interfaces.
     pub interfaces: Vec<Interface>,

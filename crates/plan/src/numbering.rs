@@ -9,8 +9,14 @@ use crate::{Error, VlanId};
 /// Numbers every VLAN segment that has no id yet. `keys[i]` is segment `i`'s template key: under
 /// `vlan_scope = "template"` segments with one key share one id, and different keys never do;
 /// under `"unique"` every segment has its own id, an explicit role id being where its segments
-/// start counting.
-pub(crate) fn number(spec: &Spec, segments: &mut [Segment], keys: &[Option<String>]) -> Result<(), Error> {
+/// start counting. `kept[i]` marks a segment of the previous plan: its id stands as it is (the
+/// previous plan's ids were checked when it was made and read).
+pub(crate) fn number(
+    spec: &Spec,
+    segments: &mut [Segment],
+    keys: &[Option<String>],
+    kept: &[bool],
+) -> Result<(), Error> {
     let [first, last] = spec.vlan_range;
     let mut holder: HashMap<VlanId, (String, Option<&str>)> = HashMap::new();
     let mut key_ids: HashMap<&str, VlanId> = HashMap::new();
@@ -21,6 +27,13 @@ pub(crate) fn number(spec: &Spec, segments: &mut [Segment], keys: &[Option<Strin
     for (i, (s, key)) in segments.iter().zip(keys).enumerate() {
         let Some(vlan) = s.vlan else { continue };
         let key = key.as_deref();
+        if kept[i] {
+            holder.entry(vlan).or_insert((s.name.clone(), key));
+            if let (true, Some(key)) = (template, key) {
+                key_ids.entry(key).or_insert(vlan);
+            }
+            continue;
+        }
         if let Some((first, other)) = holder.get(&vlan) {
             if !template && key.is_some() && *other == key {
                 upward.push((i, vlan.get()));

@@ -105,16 +105,20 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
     let placed = place(&mut space, &tops, previous)?;
     let (mut segments, aggregates, mut keys) = materialize(&tops, &placed, previous)?;
     if let Some(previous) = previous {
-        keep_removed(previous, &mut segments, &mut keys, prune, &mut warnings, &aggregates);
+        keep_removed(previous, &mut segments, &mut keys, prune, &mut warnings);
     }
-    numbering::number(spec, &mut segments, &keys)?;
+    let old: HashSet<&str> =
+        previous.map(|p| p.segments.iter().map(|s| s.name.as_str()).collect()).unwrap_or_default();
+    let kept: Vec<bool> = segments.iter().map(|s| old.contains(s.name.as_str())).collect();
+    numbering::number(spec, &mut segments, &keys, &kept)?;
     let switches = switches::inventory(spec, &f, &gens, &segments)?;
-    let links = switches::links(spec, &f, &gens, &segments, &switches)?;
+    let links = switches::links(spec, &f, &gens, &segments)?;
+    switches::count_links(&mut segments, &links);
+    let next = next_generation(spec, &f, &topology.generations)?;
     let kept = previous.map_or(&[][..], |p| &p.anycast[..]);
     let anycast = summary::anycast_addresses(spec, &segments, kept)?;
-    let summary =
-        summary::summarize(spec, &f, &topology.generations, &gens, &segments, space.used(), warnings)?;
-    Ok(Plan {
+    let summary = summary::summarize(spec, &f, &gens, &segments, space.used(), warnings, next)?;
+    let plan = Plan {
         schema: SCHEMA,
         base: spec.base,
         growth: spec.growth,
@@ -126,7 +130,10 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
         anycast,
         summary,
         assignments: None,
-    })
+    };
+    // The layout is built to keep every invariant; this makes a slip an error, never a plan.
+    plan.check().map_err(|v| Error::Invariant { reason: v.to_string() })?;
+    Ok(plan)
 }
 
 /// The spec's topology settings, with no generation yet.
@@ -144,7 +151,7 @@ fn record(spec: &Spec) -> Topology {
         l2_scope: spec.l2_scope,
         vlan_scope: spec.vlan_scope,
         storage_port_subnets: spec.storage_port_subnets,
-        counted: [Role::Frontend, Role::Storage, Role::Oob]
+        counted: [Role::Frontend, Role::Storage, Role::Oob, Role::Monitoring, Role::Lb]
             .into_iter()
             .filter(|&r| layout::role_spec(spec, r).count.is_some())
             .collect(),
@@ -205,16 +212,35 @@ fn compatible(previous: &Plan, spec: &Spec, ours: &Topology) -> Result<Vec<Gener
 }
 
 /// Adds a generation of SU slots when the SUs in use outgrow those reserved: room for
-/// `SUs x growth`, rounded up to a power of two.
+/// `SUs x growth` SUs, in a power of two of slots. A generation whose SUs span more than one pod
+/// (or that follows one that did) has pods, and its slots start at a pod boundary.
 fn add_generation(gens: &mut Vec<Generation>, f: &Figures, spec: &Spec) {
-    let reserved: u64 = gens.iter().map(|g| u64::from(g.sus)).sum();
+    let reserved: u64 = gens.last().map_or(0, |g| u64::from(g.first_su) + u64::from(g.sus));
     if u64::from(f.sus) <= reserved {
         return;
     }
     let wanted = ((f64::from(f.sus) * spec.growth).ceil() as u64).max(u64::from(f.sus));
-    let slots = (wanted - reserved).next_power_of_two();
-    let slots = u32::try_from(slots).unwrap_or(u32::MAX);
-    gens.push(Generation { first_su: u32::try_from(reserved).unwrap_or(u32::MAX), sus: slots });
+    let spp = u64::from(f.sus_per_pod);
+    let pods = wanted > spp || gens.iter().any(|g| g.pods);
+    let base = if pods { reserved - reserved % spp } else { reserved };
+    let slots = (wanted - base).next_power_of_two();
+    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    gens.push(Generation { first_su: clamp(reserved), sus: clamp(base + slots - reserved), pods });
+}
+
+/// What one SU past the reserved slots adds: the blocks of a new generation, by name.
+fn next_generation(spec: &Spec, f: &Figures, gens: &[Generation]) -> Result<Option<String>, Error> {
+    let Some(last) = gens.last() else { return Ok(None) };
+    let one_more = Figures { sus: last.first_su.saturating_add(last.sus).saturating_add(1), ..f.clone() };
+    let mut next = gens.to_vec();
+    add_generation(&mut next, &one_more, spec);
+    let Some(g) = Gen::all(&next, &one_more).pop().filter(|g| g.index == gens.len()) else { return Ok(None) };
+    let mut tops = vec![layout::backend(spec, &one_more, &g)?];
+    for l2 in one_more.l2_roles(spec) {
+        tops.push(layout::l2(spec, &one_more, &g, &l2)?);
+    }
+    tops.extend(layout::per_generation(spec, &one_more, &g)?);
+    Ok(Some(tops.iter().map(|t| t.name().to_owned()).collect::<Vec<_>>().join(", ")))
 }
 
 /// A fixed (cluster-wide) segment on top of the previous plan: kept when its family still holds
@@ -261,6 +287,12 @@ fn contradictions(spec: &Spec, previous: &Plan, tops: &[Top]) -> Result<(), Erro
     let old: HashMap<&str, &Segment> = previous.segments.iter().map(|s| (s.name.as_str(), s)).collect();
     let old_aggregates: HashMap<&str, &Aggregate> =
         previous.aggregates.iter().map(|a| (a.name.as_str(), a)).collect();
+    let mut first_names: HashMap<&str, &str> = HashMap::new();
+    for m in tops.iter().flat_map(|t| &t.members) {
+        if let Item::Segment(Draft { vlan_key: Some(key), name, .. }) = &m.item {
+            first_names.entry(key.as_str()).or_insert(name.as_str());
+        }
+    }
     for top in tops {
         if let Some(prefix) = top.explicit {
             let was = old
@@ -274,8 +306,14 @@ fn contradictions(spec: &Spec, previous: &Plan, tops: &[Top]) -> Result<(), Erro
         for m in &top.members {
             let Item::Segment(d) = &m.item else { continue };
             let Some(s) = old.get(d.name.as_str()) else { continue };
+            // Under "unique" an explicit id is where a role's ids start: only its first segment
+            // has it, the others count upwards.
+            let template = spec.vlan_scope == crate::spec::VlanScope::Template;
+            let first_of_key =
+                d.vlan_key.as_ref().is_some_and(|k| first_names.get(k.as_str()) == Some(&d.name.as_str()));
             if let (Some(v), Some(was)) = (d.vlan, s.vlan)
                 && v != was
+                && (template || first_of_key)
             {
                 return Err(contradicts(&d.name, "vlan", v, was));
             }
@@ -400,14 +438,13 @@ fn materialize(
 }
 
 /// Previous segments the spec no longer has: kept with nothing planned (and reported), or dropped
-/// with `prune`. Their aggregates stay with them.
+/// with `prune`. Their blocks stay claimed for this plan either way.
 fn keep_removed(
     previous: &Plan,
     segments: &mut Vec<Segment>,
     keys: &mut Vec<Option<String>>,
     prune: bool,
     warnings: &mut Vec<String>,
-    _aggregates: &[Aggregate],
 ) {
     let now: HashSet<String> = segments.iter().map(|s| s.name.clone()).collect();
     let gone: Vec<&Segment> = previous.segments.iter().filter(|s| !now.contains(&s.name)).collect();

@@ -116,5 +116,6 @@ fn vlan_segments(spec: &Spec) -> u64 {
     };
     let rails =
         if spec.backend_addressing == BackendAddressing::SubnetPerRail { u64::from(spec.rails()) } else { 0 };
-    sus * (4 * per_su_domains + rails) + 16 + spec.sites.len() as u64
+    let pods = sus.div_ceil(u64::from(spec.sus_per_pod));
+    sus * (4 * per_su_domains + rails) + 3 * pods + 16 + spec.sites.len() as u64
 }

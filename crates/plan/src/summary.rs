@@ -6,7 +6,7 @@ use ipnet::Ipv4Net;
 use std::collections::HashSet;
 
 use crate::layout::Gen;
-use crate::model::{AnycastAddress, BudgetLine, Generation, RoleTotal, Segment, Summary};
+use crate::model::{AnycastAddress, BudgetLine, RoleTotal, Segment, Summary};
 use crate::spec::{BackendAddressing, L2Scope, Spec, VlanScope};
 use crate::topology::Figures;
 use crate::{Error, Role};
@@ -14,11 +14,11 @@ use crate::{Error, Role};
 pub(crate) fn summarize(
     spec: &Spec,
     f: &Figures,
-    generations: &[Generation],
     gens: &[Gen],
     segments: &[Segment],
     used: u64,
     mut warnings: Vec<String>,
+    next: Option<String>,
 ) -> Result<Summary, Error> {
     let roles = Role::ALL
         .iter()
@@ -33,13 +33,10 @@ pub(crate) fn summarize(
             })
         })
         .collect::<Vec<_>>();
-    let su_slots: u64 = generations.iter().map(|g| u64::from(g.sus)).sum();
+    let su_slots: u64 = gens.last().map_or(0, |g| u64::from(g.base) + u64::from(g.slots));
     let (gpu_headroom, limited_by) = if spec.gpus > 0 {
         let capacity = numberable_sus(spec, f, gens, segments) * f.gpus_per_su();
-        let n = generations.len() + 1;
-        let mut next = vec![format!("backend-{n}")];
-        next.extend(f.l2_roles(spec).iter().map(|r| format!("{}-{n}", r.name)));
-        (Some(capacity.saturating_sub(f.gpus)), Some(next.join(", ")))
+        (Some(capacity.saturating_sub(f.gpus)), next)
     } else {
         (None, None)
     };
@@ -76,7 +73,7 @@ pub(crate) fn summarize(
 /// The SU slots that can be filled: all of them, unless under `vlan_scope = "unique"` the VLAN
 /// range runs out first (each new SU needs its L2 segments' ids, each new pod its pod segments').
 fn numberable_sus(spec: &Spec, f: &Figures, gens: &[Gen], segments: &[Segment]) -> u64 {
-    let slots: u64 = gens.iter().map(|g| u64::from(g.slots)).sum();
+    let slots: u64 = gens.last().map_or(0, |g| u64::from(g.base) + u64::from(g.slots));
     if spec.vlan_scope != VlanScope::Unique {
         return slots;
     }
@@ -97,9 +94,8 @@ fn numberable_sus(spec: &Spec, f: &Figures, gens: &[Gen], segments: &[Segment]) 
         .count() as u64;
     let mut su = u64::from(f.sus);
     for g in gens {
-        while su < u64::from(g.first) + u64::from(g.slots) {
-            let opens_pod =
-                g.per_pod(f) && (su - u64::from(g.first)).is_multiple_of(u64::from(f.sus_per_pod));
+        while su < u64::from(g.base) + u64::from(g.slots) {
+            let opens_pod = g.per_pod(f) && (su - u64::from(g.base)).is_multiple_of(u64::from(f.sus_per_pod));
             let need = per_su + if opens_pod { per_pod } else { 0 };
             if need > free {
                 return su;

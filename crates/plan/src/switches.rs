@@ -135,63 +135,78 @@ pub(crate) fn inventory(
 }
 
 /// Every numbered fabric link (with `fabric_links = "p2p31"`): 32 uplinks per leaf to the spines
-/// of its pod, and in a multi-pod fabric 32 uplinks per spine to the super-spines. The lower
-/// tier takes the even end of each /31.
+/// of its pod, and in a multi-pod fabric 32 uplinks per spine to the super-spines. Each uplink's
+/// /31 and far end follow from positions in the generation's reserved slots, so growth never
+/// changes a link: an uplink whose far switch does not exist yet is not listed (its /31 stays
+/// reserved). The lower tier takes the even end of each /31.
 pub(crate) fn links(
     spec: &Spec,
     f: &Figures,
     gens: &[Gen],
     segments: &[Segment],
-    switches: &[Switch],
 ) -> Result<Vec<Link>, Error> {
     if spec.fabric_links != FabricLinks::P2p31 {
         return Ok(Vec::new());
     }
     let by_name: HashMap<&str, &Segment> = segments.iter().map(|s| (s.name.as_str(), s)).collect();
-    let spines_of_pod = |pod: Option<u32>| -> Vec<&str> {
-        switches.iter().filter(|s| s.tier == "spine" && s.scope.pod == pod).map(|s| s.name.as_str()).collect()
-    };
-    let superspines: Vec<&str> =
-        switches.iter().filter(|s| s.tier == "superspine").map(|s| s.name.as_str()).collect();
-    let mut pods: HashMap<Option<u32>, Vec<&str>> = HashMap::new();
+    let uplinks = u64::from(UPLINKS_PER_SWITCH);
+    let per_switch = 2 * uplinks;
     let mut out = Vec::new();
-    let per_switch = 2 * u64::from(UPLINKS_PER_SWITCH);
     for g in gens {
+        // A far switch is one of this generation's (an earlier one's spines are wired their own way).
+        let exists = |su: u64| u64::from(g.first) <= su && su < u64::from(f.sus);
         let sfx = g.suffix();
-        let sp = f.spines_per_su(g.pods);
+        let sp = u64::from(f.spines_per_su(g.pods));
+        let ss = u64::from(f.superspines_per_su(g.pods));
+        let reserved_end = u64::from(g.base) + u64::from(g.slots);
         for su in g.present(f) {
-            let pod = g.pods.then(|| su / f.sus_per_pod);
-            let spines = pods.entry(pod).or_insert_with(|| spines_of_pod(pod)).clone();
             for rail in 0..f.rails {
                 let leaf = leaf_name(su, rail);
                 let index = g.slot(su) * u64::from(f.rails) + u64::from(rail);
-                let local = u64::from(su % f.sus_per_pod) * u64::from(f.rails) + u64::from(rail);
-                for u in 0..u64::from(UPLINKS_PER_SWITCH) {
-                    let far =
-                        spines[((local * u64::from(UPLINKS_PER_SWITCH) + u) % spines.len() as u64) as usize];
+                for u in 0..uplinks {
+                    let far = if g.pods {
+                        let spp = u64::from(f.sus_per_pod);
+                        let pod = u64::from(su) / spp;
+                        let local = (u64::from(su) % spp) * u64::from(f.rails) + u64::from(rail);
+                        let j = (local * uplinks + u) % (spp * sp);
+                        exists(pod * spp + j / sp).then(|| format!("spine-pod{pod:02}-{j:02}"))
+                    } else {
+                        let j = u % (sp * reserved_end);
+                        exists(j / sp).then(|| format!("spine-{j:02}"))
+                    };
+                    let Some(far) = far else { continue };
                     let a =
                         address(&by_name, &format!("fabric-leaf{sfx}"), index * per_switch + 2 * u, &leaf)?;
-                    out.push(link(&leaf, a, far));
+                    out.push(link(&leaf, a, &far));
                 }
             }
-            if !g.pods || superspines.is_empty() {
-                continue;
-            }
-            for k in 0..sp {
+            for k in 0..sp.min(u64::from(u32::MAX)) as u32 {
+                if ss == 0 {
+                    break;
+                }
                 let (name, _, _) = spine(f, g, su, k);
-                let index = g.slot(su) * u64::from(sp) + u64::from(k);
-                let global = u64::from(su) * u64::from(sp) + u64::from(k);
-                for u in 0..u64::from(UPLINKS_PER_SWITCH) {
-                    let far = superspines
-                        [((global * u64::from(UPLINKS_PER_SWITCH) + u) % superspines.len() as u64) as usize];
+                let index = g.slot(su) * sp + u64::from(k);
+                let global = u64::from(su) * sp + u64::from(k);
+                for u in 0..uplinks {
+                    let far = (global * uplinks + u) % (ss * reserved_end);
+                    if !exists(far / ss) {
+                        continue;
+                    }
                     let a =
                         address(&by_name, &format!("fabric-spine{sfx}"), index * per_switch + 2 * u, &name)?;
-                    out.push(link(&name, a, far));
+                    out.push(link(&name, a, &format!("superspine-{far:02}")));
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Each fabric segment plans the addresses of the links listed in it.
+pub(crate) fn count_links(segments: &mut [Segment], links: &[Link]) {
+    for s in segments.iter_mut().filter(|s| s.role == Role::Fabric) {
+        s.planned = 2 * links.iter().filter(|l| s.cidr.contains(&l.a_address)).count() as u64;
+    }
 }
 
 fn link(a: &str, a_address: Ipv4Addr, b: &str) -> Link {

@@ -68,3 +68,17 @@ fn assigning_a_100k_gpu_p2p31_fabric_gives_200k_link_addresses() {
     assert_eq!(links, 100_000);
     plan.check().unwrap();
 }
+
+#[test]
+fn counted_storage_with_port_subnets_gives_each_port_its_own_address() {
+    let spec =
+        Spec::from_toml("gpus = 64\nstorage_port_subnets = true\n[roles.storage]\ncount = 600").unwrap();
+    let mut plan = plan(&spec).unwrap();
+    assign(&mut plan).unwrap();
+    plan.check().unwrap();
+    let node = &plan.assignments.as_ref().unwrap()[0];
+    let ports: Vec<_> =
+        node.interfaces.iter().filter(|i| i.name.starts_with("storage")).map(|i| i.address).collect();
+    assert_eq!(ports.len(), 2);
+    assert_ne!(ports[0], ports[1]);
+}

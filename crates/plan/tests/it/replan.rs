@@ -24,6 +24,10 @@ fn kept(before: &Plan, after: &Plan) -> Result<(), TestCaseError> {
     for old in &before.switches {
         prop_assert!(after.switches.contains(old), "switch {} changed", old.name);
     }
+    let links: std::collections::HashSet<_> = after.links.iter().collect();
+    for old in &before.links {
+        prop_assert!(links.contains(old), "link {} {}-{} changed", old.cidr, old.a, old.b);
+    }
     for old in &before.anycast {
         prop_assert!(after.anycast.contains(old) || !after.anycast.iter().any(|a| a.name == old.name));
     }
@@ -62,10 +66,8 @@ proptest! {
             prop_assert_eq!(next.check(), Ok(()));
             kept(&previous, &next)?;
             nodes_kept(&previous, &next)?;
-            let names = |p: &Plan| p.aggregates.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
-            let grown: Vec<String> = names(&next).into_iter().filter(|a| !names(&previous).contains(a)).collect();
-            // Pod aggregates appear as pods fill; no role aggregate (a new generation) does.
-            prop_assert!(grown.iter().all(|a| a.contains("-pod")), "within the headroom it added {:?}", grown);
+            // Within the headroom no aggregate is added (pods are reserved with their slots).
+            prop_assert_eq!(&next.aggregates, &previous.aggregates);
             prop_assert_eq!(&next.topology.as_ref().unwrap().generations, &previous.topology.as_ref().unwrap().generations);
             previous = Plan::from_json(&next.to_json()).unwrap();
         }
@@ -176,4 +178,56 @@ fn a_site_that_outgrows_its_block_gets_a_second_prefix() {
     let again =
         replan(&Spec::from_toml("[[site]]\nname = \"edge-1\"\ndevices = 1000").unwrap(), &after).unwrap();
     assert_eq!(again, after, "re-planning onto itself changes nothing");
+}
+
+#[test]
+fn shrinking_keeps_what_was_planned_unless_pruned() {
+    let before = plan(&Spec::for_gpus(1024)).unwrap();
+    let after = replan(&Spec::for_gpus(512), &before).unwrap();
+    after.check().unwrap();
+    let su3 = after.segments.iter().find(|s| s.name == "frontend-su03").unwrap();
+    assert_eq!(su3.planned, 0);
+    assert!(after.summary.warnings.iter().any(|w| w.contains("backend-su02-rail0") && w.contains("--prune")));
+    let pruned = replan_pruning(&Spec::for_gpus(512), &before).unwrap();
+    assert!(pruned.segments.iter().all(|s| s.name != "frontend-su03"));
+}
+
+#[test]
+fn unique_vlans_with_an_explicit_start_replan_onto_themselves() {
+    let spec = Spec::from_toml("gpus = 512\nvlan_scope = \"unique\"\n[roles.storage]\nvlan = 122").unwrap();
+    let first = plan(&spec).unwrap();
+    assert_eq!(replan(&spec, &first).unwrap(), first);
+    let grown = replan(&Spec { gpus: 1024, ..spec }, &first).unwrap();
+    grown.check().unwrap();
+}
+
+#[test]
+fn an_explicit_cluster_wide_vlan_survives_growth_past_the_headroom() {
+    let spec = Spec::from_toml("gpus = 1024\n[roles.monitoring]\nvlan = 150").unwrap();
+    let first = plan(&spec).unwrap();
+    let grown = replan(&Spec { gpus: 2304, ..spec }, &first).unwrap();
+    grown.check().unwrap();
+    assert!(grown.aggregates.iter().any(|a| a.name == "backend-2"));
+}
+
+#[test]
+fn switching_a_role_to_an_explicit_count_is_a_contradiction() {
+    let first = plan(&Spec::for_gpus(4096)).unwrap();
+    let counted = Spec::from_toml("gpus = 4096\n[roles.monitoring]\ncount = 500").unwrap();
+    let err = replan(&counted, &first).unwrap_err();
+    assert!(matches!(&err, Error::Contradicts { field, .. } if field == "counted roles"), "{err}");
+}
+
+#[test]
+fn growth_past_one_pod_starts_the_new_generation_on_a_pod_boundary() {
+    let first = plan(&Spec { growth: 1.0, ..Spec::for_gpus(1024) }).unwrap();
+    let grown = replan(&Spec { growth: 1.0, ..Spec::for_gpus(10_240) }, &first).unwrap();
+    grown.check().unwrap();
+    let generations = &grown.topology.as_ref().unwrap().generations;
+    assert_eq!(generations[1].first_su, 4);
+    assert!(generations[1].pods);
+    // SU 16 is in pod 2 in its scope and in its pod segments' names alike.
+    let s = grown.segments.iter().find(|s| s.name == "storage-su16").unwrap();
+    assert_eq!(s.scope.pod, Some(2));
+    assert!(grown.segments.iter().any(|s| s.name == "oob-fabric-2-pod02" && s.scope.pod == Some(2)));
 }
