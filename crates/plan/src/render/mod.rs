@@ -31,3 +31,15 @@ pub(crate) fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// The blocks of `set` that strictly contain `net`, innermost first: a walk up its supernets,
+/// 32 lookups at most (where testing every block would cost the plan's size per call).
+pub(crate) fn enclosing<'a>(
+    set: &'a std::collections::HashMap<ipnet::Ipv4Net, usize>,
+    net: ipnet::Ipv4Net,
+) -> impl Iterator<Item = usize> + 'a {
+    (0..net.prefix_len()).rev().filter_map(move |len| {
+        let supernet = ipnet::Ipv4Net::new(net.network(), len).ok()?.trunc();
+        set.get(&supernet).copied()
+    })
+}

@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::thousands;
+use std::collections::HashMap;
+
+use super::{enclosing, thousands};
 use crate::model::{Aggregate, Plan, Segment};
 use crate::sizing::block_size;
 
@@ -26,18 +28,20 @@ const LISTED_PER_ROLE: usize = 4;
 pub fn table(plan: &Plan) -> String {
     let mut out = header(plan);
     let _ = writeln!(out, "{:<19}  {:<18}  LAYOUT", "BLOCK", "CIDR");
-    let outer: Vec<&Aggregate> = plan
-        .aggregates
-        .iter()
-        .filter(|a| !plan.aggregates.iter().any(|o| o.cidr != a.cidr && o.cidr.contains(&a.cidr)))
-        .collect();
+    let index: HashMap<ipnet::Ipv4Net, usize> =
+        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
+    let outer: Vec<&Aggregate> =
+        plan.aggregates.iter().filter(|a| enclosing(&index, a.cidr).next().is_none()).collect();
     for a in &outer {
         let members: Vec<&Segment> =
             plan.segments.iter().filter(|s| s.role == a.role && a.cidr.contains(&s.cidr)).collect();
         let _ = writeln!(out, "{:<19}  {:<18}  {}", a.name, a.cidr.to_string(), pattern(plan, a, &members));
     }
-    let loose: Vec<&Segment> =
-        plan.segments.iter().filter(|s| !plan.aggregates.iter().any(|a| a.cidr.contains(&s.cidr))).collect();
+    let loose: Vec<&Segment> = plan
+        .segments
+        .iter()
+        .filter(|s| !index.contains_key(&s.cidr) && enclosing(&index, s.cidr).next().is_none())
+        .collect();
     let roles: BTreeSet<_> = loose.iter().map(|s| s.role).collect();
     for role in roles {
         let of_role: Vec<&&Segment> = loose.iter().filter(|s| s.role == role).collect();
@@ -123,8 +127,16 @@ pub fn table_detail(plan: &Plan) -> String {
         let _ = writeln!(out, "(MTU host/switch where the switch ports differ)");
     }
     let _ = writeln!(out, "\n{:<24}  {:<10}  {:<18}  SEGMENTS", "AGGREGATE", "ROLE", "CIDR");
-    for a in &plan.aggregates {
-        let members = plan.segments.iter().filter(|s| a.cidr.contains(&s.cidr) && s.role == a.role).count();
+    let index: HashMap<ipnet::Ipv4Net, usize> =
+        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
+    let mut members = vec![0usize; plan.aggregates.len()];
+    for s in &plan.segments {
+        let inside = index.get(&s.cidr).copied().into_iter().chain(enclosing(&index, s.cidr));
+        for i in inside.filter(|&i| plan.aggregates[i].role == s.role) {
+            members[i] += 1;
+        }
+    }
+    for (a, members) in plan.aggregates.iter().zip(members) {
         let _ =
             writeln!(out, "{:<24}  {:<10}  {:<18}  {members}", a.name, a.role.as_str(), a.cidr.to_string());
     }
