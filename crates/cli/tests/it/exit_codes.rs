@@ -31,6 +31,12 @@ fn bad_input_exits_one_with_one_line() {
     let too_small = write("small.toml", b"gpus = 1024\nbase = \"10.0.0.0/22\"\n");
     let binary = write("binary.toml", &[0xff, 0xfe, 0x00, 0x01]);
     let corrupt_plan = write("plan.json", b"{\"schema\": 1, \"segments\": 7}");
+    let storage_122 = write("s122.toml", b"gpus = 256\n[roles.storage]\nvlan = 122\n");
+    let storage_121 = write("s121.toml", b"gpus = 512\n[roles.storage]\nvlan = 121\n");
+    let previous = dir.join("previous.json");
+    let made = ipam(&["plan", &storage_122, "--format", "json", "--out", previous.to_str().unwrap()]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let previous = previous.to_str().unwrap().to_owned();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["plan"], "--gpus"),
         (vec!["plan", "--gpus", "-3"], "-3"),
@@ -44,6 +50,11 @@ fn bad_input_exits_one_with_one_line() {
         (vec!["plan", &binary], "UTF-8"),
         (vec!["plan", "--gpus", "8", "--format", "csv"], "--out DIR"),
         (vec!["plan", "--gpus", "8", "--previous", &corrupt_plan], "previous plan"),
+        (
+            vec!["plan", &storage_121, "--previous", &previous],
+            "`storage-su00`: the spec says vlan 121 but the previous plan has 122",
+        ),
+        (vec!["plan", "--gpus", "8", "--prune"], "--previous"),
     ];
     for (args, mentions) in cases {
         let out = ipam(&args);

@@ -133,3 +133,15 @@ fn replanning_from_a_previous_plan_keeps_it() {
 fn after_planned(plan: &ipam_plan::Plan, name: &str) -> u64 {
     plan.segments.iter().find(|s| s.name == name).map_or(0, |s| s.planned)
 }
+
+#[test]
+fn the_readme_shows_what_the_main_command_prints() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let shown = readme
+        .split_once("The first command prints:\n\n```text\n")
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("the README shows the first command's output");
+    let out = ipam(&["plan", "--gpus", "1024"]);
+    assert_eq!(shown, stdout(&out), "README.md's output block is stale: paste `ipam plan --gpus 1024`");
+}
