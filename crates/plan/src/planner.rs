@@ -83,6 +83,7 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
     }
     add_generation(&mut topology.generations, &f, spec);
     let gens = Gen::all(&topology.generations, &f);
+    bounded(spec, &f, &gens)?;
     let mut tops = Vec::new();
     for g in &gens {
         tops.push(layout::backend(spec, &f, g)?);
@@ -134,6 +135,29 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
     // The layout is built to keep every invariant; this makes a slip an error, never a plan.
     plan.check().map_err(|v| Error::Invariant { reason: v.to_string() })?;
     Ok(plan)
+}
+
+/// The most segments a plan may lay out: far past any real cluster (100,000 GPUs take 4,451), and
+/// low enough that a hostile spec is refused before it costs gigabytes.
+const MAX_SEGMENTS: u64 = 1_000_000;
+
+/// Refuses a spec whose SU slots would lay out more than [`MAX_SEGMENTS`] segments.
+fn bounded(spec: &Spec, f: &Figures, gens: &[Gen]) -> Result<(), Error> {
+    let slots: u64 = gens.iter().map(|g| u64::from(g.slots)).sum();
+    let domains = match spec.l2_scope {
+        crate::spec::L2Scope::Rack => u64::from(f.racks_per_su),
+        _ => 1,
+    };
+    let per_su = u64::from(f.rails) + f.l2_roles(spec).len() as u64 * domains;
+    let segments = slots.saturating_mul(per_su);
+    if segments > MAX_SEGMENTS {
+        return Err(Error::InvalidSetting {
+            field: "gpus".into(),
+            value: spec.gpus.into(),
+            reason: "with this topology and growth the plan would lay out more than 1,000,000 segments",
+        });
+    }
+    Ok(())
 }
 
 /// The spec's topology settings, with no generation yet.

@@ -71,7 +71,8 @@ fn every_bad_spec_gets_its_error() {
         }),
         ("gpus = 1024\nbase = \"10.0.0.0/22\"", |e| matches!(e, Error::DoesNotFit { .. })),
         ("gpus = 4000000000", |e| matches!(e, Error::InvalidSetting { .. })),
-        ("gpus = 100000000", |e| matches!(e, Error::DoesNotFit { .. } | Error::TooLarge { .. })),
+        ("gpus = 999999\ngpus_per_node = 1\nnodes_per_su = 1", |e| matches!(e, Error::InvalidSetting { .. })),
+        ("gpus = 5000000", |e| matches!(e, Error::DoesNotFit { .. } | Error::TooLarge { .. })),
         ("[[site]]\nname = \"big\"\ndevices = 4294967296", |e| {
             matches!(e, Error::InvalidSetting { .. } | Error::TooLarge { .. })
         }),
