@@ -13,6 +13,6 @@ pub fn check(data: &[u8]) -> Result<(), String> {
     }
     let _ = (render::table(&plan), render::table_detail(&plan), render::svg(&plan));
     let _ = (render::vlan_groups_csv(&plan), render::vlans_csv(&plan), render::prefixes_csv(&plan));
-    let _ = render::ip_addresses_csv(&plan);
+    let _ = (render::ip_addresses_csv(&plan), render::dns_zones(&plan));
     Ok(())
 }

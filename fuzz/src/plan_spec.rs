@@ -24,7 +24,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
     if first.summary.nodes <= MAX_ASSIGNED_NODES {
         if assign(&mut first).is_ok() {
             first.check().map_err(|v| format!("assigned plan: {v}"))?;
-            let _ = render::ip_addresses_csv(&first);
+            let _ = (render::ip_addresses_csv(&first), render::dns_zones(&first));
         }
     }
     Ok(())

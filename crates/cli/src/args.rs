@@ -211,7 +211,8 @@ pub(crate) struct PlanArgs {
     /// GPUs in the cluster (overrides the spec's `gpus`).
     #[arg(long, value_name = "N")]
     pub(crate) gpus: Option<u32>,
-    /// Output format: a table for people, JSON (schema 2), NetBox CSV files, or an SVG map.
+    /// Output format: a table for people, JSON (schema 2), NetBox CSV files, DNS zone files, or an
+    /// SVG map (csv and dns write several files into --out DIR).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Write to this file instead of stdout (for csv: the directory to write the files into).
@@ -236,5 +237,6 @@ pub(crate) enum Format {
     Table,
     Json,
     Csv,
+    Dns,
     Svg,
 }

@@ -49,24 +49,36 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         Format::Table => emit(args.out.as_deref(), &render::table(&plan)),
         Format::Json => emit(args.out.as_deref(), &plan.to_json()),
         Format::Svg => emit(args.out.as_deref(), &render::svg(&plan)),
+        Format::Dns => {
+            let zones = render::dns_zones(&plan)?;
+            let dir = out_dir(args, "dns")?;
+            for (name, text) in zones {
+                emit(Some(&dir.join(name)), &text)?;
+            }
+            Ok(())
+        }
         Format::Csv => {
-            let dir = args
-                .out
-                .as_deref()
-                .ok_or_else(|| Failure::Input("--format csv writes several files: give --out DIR".into()))?;
-            fs::create_dir_all(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+            let dir = out_dir(args, "csv")?;
             let mut files = vec![
                 ("vlan-groups.csv", render::vlan_groups_csv(&plan)),
                 ("vlans.csv", render::vlans_csv(&plan)),
                 ("prefixes.csv", render::prefixes_csv(&plan)),
             ];
-            if let Some(addresses) = render::ip_addresses_csv(&plan) {
-                files.push(("ip-addresses.csv", addresses));
-            }
+            files.push(("ip-addresses.csv", render::ip_addresses_csv(&plan)));
             for (name, text) in files {
                 emit(Some(&dir.join(name)), &text)?;
             }
             Ok(())
         }
     }
+}
+
+/// The `--out` directory of a format that writes several files, created if missing.
+fn out_dir<'a>(args: &'a PlanArgs, format: &str) -> Result<&'a std::path::Path, Failure> {
+    let dir = args
+        .out
+        .as_deref()
+        .ok_or_else(|| Failure::Input(format!("--format {format} writes several files: give --out DIR")))?;
+    fs::create_dir_all(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
 }

@@ -117,6 +117,9 @@ impl Plan {
             return Err(Violation::Value(format!("growth {} is not a number of at least 1", self.growth)));
         }
         self.check_topology()?;
+        if crate::validate::domain(&self.domain).is_err() {
+            return Err(Violation::Value(format!("domain {:?} is not a DNS domain", self.domain)));
+        }
         let mut names = HashSet::new();
         let mut vlans: std::collections::BTreeMap<VlanId, Vec<&Segment>> = std::collections::BTreeMap::new();
         let mut families: HashMap<&str, (Kind, u64, u64)> = HashMap::new();

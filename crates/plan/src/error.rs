@@ -184,6 +184,14 @@ pub enum Error {
         /// The previous plan's value.
         previous: String,
     },
+    /// DNS zones were asked for, but the spec names no DNS server for their NS records.
+    #[error(
+        "DNS zones for {domain} need the servers that answer for them: add `nameservers = [\"ADDRESS\"]` to the spec"
+    )]
+    NoNameservers {
+        /// The plan's domain.
+        domain: String,
+    },
     /// A previous plan (for `--previous`) that cannot be used.
     #[error("previous plan: {reason}")]
     Previous {

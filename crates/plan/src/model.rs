@@ -53,6 +53,12 @@ pub struct Plan {
     /// Anycast endpoints and their addresses.
     #[serde(default)]
     pub anycast: Vec<AnycastAddress>,
+    /// The DNS domain of every planned name (`cluster.internal` unless the spec says otherwise).
+    #[serde(default = "crate::spec::default_domain")]
+    pub domain: String,
+    /// The DNS servers for the plan's zones, from the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<Ipv4Addr>,
     /// Totals, headroom and the comparison with the generic budget.
     pub summary: Summary,
     /// Per-node addresses, when asked for.

@@ -129,6 +129,8 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
         switches,
         links,
         anycast,
+        domain: spec.domain.clone(),
+        nameservers: spec.nameservers.clone(),
         summary,
         assignments: None,
     };

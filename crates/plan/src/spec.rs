@@ -86,6 +86,13 @@ pub struct Spec {
     /// Edge sites: a segment and VLAN each.
     #[serde(default, rename = "site")]
     pub sites: Vec<Site>,
+    /// The DNS domain every planned name lives in (default `cluster.internal`; ICANN keeps
+    /// `.internal` for private use).
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// The DNS servers that answer for the plan's zones (`--format dns` needs at least one).
+    #[serde(default)]
+    pub nameservers: Vec<std::net::Ipv4Addr>,
 }
 
 /// How GPU NICs on the backend (compute) fabric are addressed.
@@ -252,6 +259,8 @@ impl Spec {
             roles: Roles::default(),
             anycast: Vec::new(),
             sites: Vec::new(),
+            domain: default_domain(),
+            nameservers: Vec::new(),
         }
     }
 
@@ -314,6 +323,10 @@ fn default_gpus_per_node() -> u32 {
 
 fn default_nodes_per_su() -> u32 {
     32
+}
+
+pub(crate) fn default_domain() -> String {
+    "cluster.internal".to_owned()
 }
 
 fn default_sus_per_pod() -> u32 {

@@ -116,6 +116,7 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
             "it must be at most 2^32",
         )?;
     }
+    domain(&spec.domain)?;
     let mut endpoints = HashSet::new();
     for endpoint in &spec.anycast {
         name(&endpoint.name)?;
@@ -131,6 +132,24 @@ pub(crate) fn generated(name: &str) -> bool {
     let roles = Role::ALL.iter().filter(|r| **r != Role::Site).map(|r| r.as_str());
     let mut prefixes = roles.chain(["leaf", "spine", "superspine"]);
     prefixes.any(|p| name.strip_prefix(p).is_some_and(|rest| rest.starts_with('-')))
+}
+
+/// A DNS domain: dot-separated labels of lowercase letters, digits and inner hyphens.
+pub(crate) fn domain(domain: &str) -> Result<(), Error> {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if domain.len() <= 200 && domain.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(Error::InvalidName {
+            name: domain.to_owned(),
+            reason: "a domain is dot-separated labels of lowercase letters, digits and inner hyphens",
+        })
+    }
 }
 
 fn setting(

@@ -145,3 +145,47 @@ fn the_readme_shows_what_the_main_command_prints() {
     let out = ipam(&["plan", "--gpus", "1024"]);
     assert_eq!(shown, stdout(&out), "README.md's output block is stale: paste `ipam plan --gpus 1024`");
 }
+
+#[test]
+fn dns_zones_of_every_example_with_nameservers() {
+    for example in EXAMPLES {
+        let spec = format!("examples/{example}.toml");
+        let text = fs::read_to_string(root().join(&spec)).unwrap();
+        let dir = scratch(&format!("dns-{example}"));
+        let out = ipam(&["plan", &spec, "--assign", "--format", "dns", "--out", dir.to_str().unwrap()]);
+        if !text.contains("nameservers") {
+            assert_eq!(out.status.code(), Some(1), "{example}: no nameservers, no zones");
+            assert!(stderr(&out).contains("nameservers"), "{}", stderr(&out));
+            continue;
+        }
+        assert!(out.status.success(), "{example}: {}", stderr(&out));
+        let mut files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in &files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            compare(&golden_dir(example).join("dns").join(&name), &fs::read_to_string(file).unwrap());
+        }
+        super::zones::check(&files);
+    }
+}
+
+#[test]
+fn every_example_map_renders_with_rsvg() {
+    if std::process::Command::new("rsvg-convert").arg("--version").output().is_err() {
+        eprintln!("rsvg-convert is not installed (Debian librsvg2-bin): the maps are only compared as text");
+        return;
+    }
+    for example in EXAMPLES {
+        let dir = scratch(&format!("svg-{example}"));
+        let (svg, png) = (dir.join("plan.svg"), dir.join("plan.png"));
+        let spec = format!("examples/{example}.toml");
+        let out = ipam(&["plan", &spec, "--format", "svg", "--out", svg.to_str().unwrap()]);
+        assert!(out.status.success(), "{example}: {}", stderr(&out));
+        let render = std::process::Command::new("rsvg-convert")
+            .args(["--width", "1600", "-o", png.to_str().unwrap(), svg.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(render.status.success(), "{example}: {}", String::from_utf8_lossy(&render.stderr));
+        assert!(fs::metadata(&png).unwrap().len() > 1000, "{example}: an empty picture");
+    }
+}

@@ -4,6 +4,7 @@ mod engine;
 mod exit_codes;
 mod golden;
 mod state;
+mod zones;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

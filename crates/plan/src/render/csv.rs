@@ -100,34 +100,35 @@ pub fn prefixes_csv(plan: &Plan) -> String {
     out
 }
 
-/// `ip-addresses.csv` for NetBox's IP address bulk import (`address,status,description`): every
-/// assigned interface and, on /31 links, the switch's end. `None` until [`crate::assign`] ran.
+/// `ip-addresses.csv` for NetBox's IP address bulk import: `address,status,role,dns_name,description`,
+/// one row per [`named_addresses`](super::named_addresses) entry: every gateway and VRR address,
+/// anycast endpoint, switch loopback and management address and, after [`crate::assign`], every node
+/// interface and the leaf's end of each backend /31. `role` is NetBox's choice value (`vrrp`,
+/// `anycast`, `loopback`) or empty; `dns_name` the name in the plan's domain.
 ///
 /// ```
 /// let mut plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(8))?;
-/// assert!(ipam_plan::render::ip_addresses_csv(&plan).is_none());
 /// ipam_plan::assign(&mut plan)?;
-/// let csv = ipam_plan::render::ip_addresses_csv(&plan).unwrap();
-/// assert!(csv.contains(",active,gpu-node-001 rail0\n"));
+/// let csv = ipam_plan::render::ip_addresses_csv(&plan);
+/// assert!(csv.starts_with("address,status,role,dns_name,description\n"));
+/// assert!(csv.contains(",active,,gpu-node-001-rail0.cluster.internal,"));
+/// assert!(csv.contains(",active,loopback,leaf-su00-rail0.cluster.internal,"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
-pub fn ip_addresses_csv(plan: &Plan) -> Option<String> {
-    let nodes = plan.assignments.as_ref()?;
-    let mut out = String::from("address,status,description\n");
-    for node in nodes {
-        for i in &node.interfaces {
-            let _ = writeln!(out, "{},active,{}", i.address, field(&format!("{} {}", node.node, i.name)));
-            if let Some(peer) = i.peer {
-                let peer = ipnet::Ipv4Net::new(peer, i.address.prefix_len()).expect("same prefix length");
-                let _ = writeln!(
-                    out,
-                    "{peer},active,{}",
-                    field(&format!("leaf end of {} {}", node.node, i.name))
-                );
-            }
-        }
+pub fn ip_addresses_csv(plan: &Plan) -> String {
+    let mut out = String::from("address,status,role,dns_name,description\n");
+    for n in super::named_addresses(plan) {
+        let _ = writeln!(
+            out,
+            "{}/{},active,{},{},{}",
+            n.address,
+            n.prefix_len,
+            n.role.unwrap_or(""),
+            field(&n.fqdn(&plan.domain)),
+            field(&n.description)
+        );
     }
-    Some(out)
+    out
 }
 
 fn describe(s: &Segment) -> String {

@@ -1,4 +1,4 @@
-//! Plans for people and for other tools: a text table, NetBox CSV files, an SVG map.
+//! Plans for people and for other tools: a text table, NetBox CSV files, DNS zones, an SVG map.
 //!
 //! ```
 //! use ipam_plan::{plan, render, Spec};
@@ -11,11 +11,15 @@
 //! ```
 
 mod csv;
+mod dns;
 mod hilbert;
+mod names;
 mod svg;
 mod table;
 
 pub use csv::{ip_addresses_csv, prefixes_csv, vlan_groups_csv, vlans_csv};
+pub use dns::dns_zones;
+pub use names::{NamedAddress, named_addresses};
 pub use svg::svg;
 pub use table::{table, table_detail};
 
