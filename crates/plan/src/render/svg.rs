@@ -13,8 +13,9 @@ const PANEL: u64 = 512;
 
 /// An SVG picture of the base block as a Hilbert-curve map (neighbouring addresses stay
 /// neighbours, every aligned block is a square or a 2:1 rectangle), each segment coloured by role,
-/// with a legend. When the segments fill only a corner of the base, a second panel zooms into the
-/// smallest block holding them all.
+/// every aggregate drawn pale with an outline (its reserved growth shows), with a legend of roles
+/// and of the outermost aggregates with their CIDRs. When the segments fill only a corner of the
+/// base, a second panel zooms into the smallest block holding them all.
 ///
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
@@ -30,8 +31,13 @@ pub fn svg(plan: &Plan) -> String {
     }
     let roles: Vec<Role> =
         Role::ALL.into_iter().filter(|r| plan.segments.iter().any(|s| s.role == *r)).collect();
+    let outer = outer_aggregates(plan);
     let width = 20 + panels.len() as u64 * (PANEL + 20);
-    let height = 40 + PANEL + 30 + 20 * roles.len() as u64;
+    let height = 40
+        + PANEL
+        + 30
+        + 20 * roles.len() as u64
+        + if outer.is_empty() { 0 } else { 30 + 20 * outer.len() as u64 };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -55,6 +61,26 @@ pub fn svg(plan: &Plan) -> String {
         let _ = writeln!(out, r#"<text x="42" y="{y}">{role}: {} addresses</text>"#, thousands(total));
         y += 20;
     }
+    if !outer.is_empty() {
+        // Every role's block, reserved growth included: the routes a network engineer announces.
+        let _ = writeln!(
+            out,
+            r#"<text x="20" y="{}">Aggregates (outlined on the map; the pale part is reserved for growth)</text>"#,
+            y + 10
+        );
+        y += 30;
+        for a in &outer {
+            let _ = writeln!(
+                out,
+                r#"<rect x="20" y="{}" width="14" height="14" fill="{}" fill-opacity="0.25" stroke="{}"/>"#,
+                y - 12,
+                colour(a.role),
+                colour(a.role)
+            );
+            let _ = writeln!(out, r#"<text x="42" y="{y}">{} {}</text>"#, a.name, a.cidr);
+            y += 20;
+        }
+    }
     out.push_str("</svg>\n");
     out
 }
@@ -72,6 +98,18 @@ fn panel(out: &mut String, plan: &Plan, net: Ipv4Net, x: u64, zoomed: bool) {
     );
     let _ = writeln!(out, r##"<rect width="{w}" height="{h}" fill="#eeeeee"/>"##);
     let start = u64::from(u32::from(net.network()));
+    // Aggregates first, pale, so that the space they reserve shows; nested ones as outlines.
+    for a in plan.aggregates.iter().filter(|a| net.contains(&a.cidr)) {
+        let offset = u64::from(u32::from(a.cidr.network())) - start;
+        let Rect { x, y, width, height } = rect(bits, offset, 32 - u32::from(a.cidr.prefix_len()));
+        let _ = writeln!(
+            out,
+            r#"<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="{c}" fill-opacity="0.15" stroke="{c}" stroke-width="1" vector-effect="non-scaling-stroke"><title>{} {}</title></rect>"#,
+            a.name,
+            a.cidr,
+            c = colour(a.role),
+        );
+    }
     let mut labels = Vec::new();
     for s in plan.segments.iter().filter(|s| net.contains(&s.cidr)) {
         let offset = u64::from(u32::from(s.cidr.network())) - start;
@@ -99,6 +137,13 @@ fn panel(out: &mut String, plan: &Plan, net: Ipv4Net, x: u64, zoomed: bool) {
             );
         }
     }
+}
+
+/// The aggregates no other aggregate holds.
+fn outer_aggregates(plan: &Plan) -> Vec<&crate::Aggregate> {
+    let index: std::collections::HashMap<Ipv4Net, usize> =
+        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
+    plan.aggregates.iter().filter(|a| super::enclosing(&index, a.cidr).next().is_none()).collect()
 }
 
 /// The smallest aligned block holding every segment.

@@ -208,3 +208,22 @@ fn a_public_base_is_a_warning_not_an_error() {
     let plan = plan(&spec).unwrap();
     assert!(plan.summary.warnings.iter().any(|w| w.contains("8.0.0.0/16")));
 }
+
+#[test]
+fn the_map_names_every_aggregate() {
+    for gpus in [1024, 16_384, 100_000] {
+        let plan = plan(&Spec::for_gpus(gpus)).unwrap();
+        let svg = ipam_plan::render::svg(&plan);
+        for a in &plan.aggregates {
+            assert!(svg.contains(&format!(">{} {}<", a.name, a.cidr)), "{gpus} GPUs: {} missing", a.name);
+        }
+        // The outermost ones are in the visible legend too, not only in tooltips.
+        for name in ["backend", "frontend", "storage", "oob"] {
+            let a = plan.aggregates.iter().find(|a| a.name == name).unwrap();
+            assert!(
+                svg.contains(&format!("<text x=\"42\" y="))
+                    && svg.contains(&format!("\">{} {}</text>", a.name, a.cidr))
+            );
+        }
+    }
+}
