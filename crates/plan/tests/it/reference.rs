@@ -221,8 +221,8 @@ fn the_map_names_every_aggregate() {
         for name in ["backend", "frontend", "storage", "oob"] {
             let a = plan.aggregates.iter().find(|a| a.name == name).unwrap();
             assert!(
-                svg.contains(&format!("<text x=\"42\" y="))
-                    && svg.contains(&format!("\">{} {}</text>", a.name, a.cidr))
+                svg.contains(&format!("\">{} {}</text>", a.name, a.cidr)),
+                "{gpus} GPUs: {name} not in the legend"
             );
         }
     }
