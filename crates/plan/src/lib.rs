@@ -1,10 +1,13 @@
-//! Turns an AI/GPU cluster description into a VLAN-segmented IPv4 address plan.
+//! Turns an AI/GPU cluster description into a topology-true IPv4 address plan.
 //!
-//! Give it a GPU count, or a [`Spec`] in TOML, and it carves the cluster's segments out of a
-//! private block (`10.0.0.0/8` by default): the backend rails (a /31 per GPU NIC, one aggregate,
-//! one route), frontend, storage, out-of-band management, monitoring, load balancers, switch
-//! loopbacks, anycast endpoints and edge sites, each with a VLAN, a gateway, an MTU and growth
-//! headroom. Segments are placed by [`ipam_core`]'s allocator, so they are aligned and never overlap.
+//! Give it a GPU count, or a [`Spec`] in TOML, and it lays the cluster out top-down from its
+//! topology in a private block (`10.0.0.0/8` by default): pods, scalable units (SUs) and racks,
+//! each level reserved for growth and one aligned route. The backend gets a /31 per GPU NIC by
+//! topology position in a block per (SU, rail) leaf; frontend, storage and out-of-band get an L2
+//! segment per SU with VLAN ids reused per SU; every switch gets a loopback, an ASN and a
+//! management address; monitoring, load balancers, anycast endpoints and edge sites complete it.
+//! Blocks are placed by [`ipam_core`]'s allocator, so they are aligned and never overlap, and
+//! growing within the headroom ([`replan`]) never renumbers anything.
 //!
 //! ```
 //! use ipam_plan::{plan, Spec};
@@ -30,13 +33,16 @@
 //! ```
 //!
 //! # Organization
-//! - [`Spec`] (with [`Roles`], [`RoleSpec`], [`Site`], [`Anycast`]): the cluster description;
-//!   [`Spec::from_toml`] reads one, [`Spec::for_gpus`] makes one from a GPU count.
-//! - [`plan`] and [`replan`] (growth on top of a previous plan, which never moves a segment);
-//!   [`assign`] adds per-node addresses.
-//! - [`Plan`], [`Segment`], [`Summary`]: the result; [`Plan::to_json`] / [`Plan::from_json`]
-//!   (schema [`SCHEMA`]) and [`Plan::check`], every plan invariant as one call.
-//! - [`render`]: the table, NetBox CSV files and the Hilbert-curve SVG map.
+//! - [`Spec`] (with [`Roles`], [`RoleSpec`], [`Site`], [`Anycast`], [`LeafEnd`], [`Numbering`],
+//!   [`L2Scope`], [`VlanScope`]): the cluster description; [`Spec::from_toml`] reads one,
+//!   [`Spec::for_gpus`] makes one from a GPU count.
+//! - [`plan`], [`replan`] and [`replan_pruning`] (growth on top of a previous plan, which never
+//!   moves a segment); [`assign`] adds per-node addresses by position.
+//! - [`Plan`], [`Segment`], [`Aggregate`], [`Switch`], [`Link`], [`Scope`], [`Topology`],
+//!   [`Summary`]: the result; [`Plan::to_json`] / [`Plan::from_json`] (schema [`SCHEMA`], and 1)
+//!   and [`Plan::check`], every plan invariant as one call.
+//! - [`render`]: the table (compact and detailed), NetBox CSV files, DNS zones and the
+//!   Hilbert-curve SVG map; [`switches`]: the ASN plan.
 //! - [`VlanId`], [`Role`], [`Kind`]: checked VLAN ids, segment roles and how each kind of segment
 //!   reserves addresses.
 //!

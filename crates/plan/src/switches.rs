@@ -18,10 +18,30 @@ use crate::topology::{Figures, UPLINKS_PER_SWITCH};
 use crate::{Error, Role, Scope};
 
 /// The super-spines' shared ASN.
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(16_384))?;
+/// let core = plan.switches.iter().find(|s| s.tier == "superspine").unwrap();
+/// assert_eq!(core.asn, ipam_plan::switches::SUPERSPINE_ASN);
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
 pub const SUPERSPINE_ASN: u32 = 4_200_000_000;
-/// The spines of pod `p` share `SPINE_ASN + p`.
+/// The spines of pod `p` share `SPINE_ASN + p` (a single-pod fabric's spines: pod 0).
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
+/// assert!(plan.switches.iter().filter(|s| s.tier == "spine").all(|s| s.asn == ipam_plan::switches::SPINE_ASN));
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
 pub const SPINE_ASN: u32 = 4_200_000_001;
 /// Leaf `(su, rail)` has `LEAF_ASN + 64 x su + rail`.
+///
+/// ```
+/// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
+/// let leaf = plan.switches.iter().find(|s| s.name == "leaf-su03-rail2").unwrap();
+/// assert_eq!(leaf.asn, ipam_plan::switches::LEAF_ASN + 64 * 3 + 2);
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
 pub const LEAF_ASN: u32 = 4_201_000_000;
 
 /// Address `offset` of segment `name`, refusing an offset past its end.
