@@ -188,12 +188,15 @@ fn record(spec: &Spec) -> Topology {
 /// The previous plan's generations, if it was made with the same base and topology settings.
 fn compatible(previous: &Plan, spec: &Spec, ours: &Topology) -> Result<Vec<Generation>, Error> {
     let refuse = |reason: String| Err(Error::Previous { reason });
-    let Some(theirs) = previous.topology.as_ref().filter(|_| previous.schema == SCHEMA) else {
+    if previous.schema != SCHEMA {
         return refuse(
             "it is a schema 1 plan, laid out by counting rather than by topology position; it cannot grow \
              into a topology plan without renumbering: plan afresh (schema 1 plans still render and apply)"
                 .into(),
         );
+    }
+    let Some(theirs) = previous.topology.as_ref() else {
+        return refuse("it has no \"topology\" record, so where its SU slots lie is unknown".into());
     };
     if previous.base != spec.base {
         return refuse(format!(
