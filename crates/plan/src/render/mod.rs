@@ -47,3 +47,16 @@ pub(crate) fn enclosing<'a>(
         set.get(&supernet).copied()
     })
 }
+
+/// Each aggregate's index by its CIDR, for [`enclosing`].
+pub(crate) fn aggregate_index(plan: &crate::Plan) -> std::collections::HashMap<ipnet::Ipv4Net, usize> {
+    plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect()
+}
+
+/// The aggregates no other aggregate holds, in plan order.
+pub(crate) fn outer_aggregates<'a>(
+    plan: &'a crate::Plan,
+    index: &std::collections::HashMap<ipnet::Ipv4Net, usize>,
+) -> Vec<&'a crate::Aggregate> {
+    plan.aggregates.iter().filter(|a| enclosing(index, a.cidr).next().is_none()).collect()
+}

@@ -92,8 +92,16 @@ pub fn named_addresses(plan: &Plan) -> Vec<NamedAddress> {
     for a in &plan.anycast {
         add(a.name.clone(), a.address, 32, Some("anycast"), format!("anycast endpoint {}", a.name));
     }
+    // Segments are disjoint: the one holding an address is the last that starts at or before it.
+    let mut sorted: Vec<ipnet::Ipv4Net> = plan.segments.iter().map(|s| s.cidr).collect();
+    sorted.sort_by_key(|net| net.network());
     let prefix_of = |address: Ipv4Addr| {
-        plan.segments.iter().find(|s| s.cidr.contains(&address)).map_or(32, |s| s.cidr.prefix_len())
+        let after = sorted.partition_point(|net| net.network() <= address);
+        after
+            .checked_sub(1)
+            .map(|i| sorted[i])
+            .filter(|net| net.contains(&address))
+            .map_or(32, |net| net.prefix_len())
     };
     for sw in &plan.switches {
         add(

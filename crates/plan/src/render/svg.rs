@@ -31,7 +31,7 @@ pub fn svg(plan: &Plan) -> String {
     }
     let roles: Vec<Role> =
         Role::ALL.into_iter().filter(|r| plan.segments.iter().any(|s| s.role == *r)).collect();
-    let outer = outer_aggregates(plan);
+    let outer = super::outer_aggregates(plan, &super::aggregate_index(plan));
     let width = 20 + panels.len() as u64 * (PANEL + 20);
     let height = 40
         + PANEL
@@ -137,13 +137,6 @@ fn panel(out: &mut String, plan: &Plan, net: Ipv4Net, x: u64, zoomed: bool) {
             );
         }
     }
-}
-
-/// The aggregates no other aggregate holds.
-fn outer_aggregates(plan: &Plan) -> Vec<&crate::Aggregate> {
-    let index: std::collections::HashMap<Ipv4Net, usize> =
-        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
-    plan.aggregates.iter().filter(|a| super::enclosing(&index, a.cidr).next().is_none()).collect()
 }
 
 /// The smallest aligned block holding every segment.

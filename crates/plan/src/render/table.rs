@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use std::collections::HashMap;
-
-use super::{enclosing, thousands};
+use super::{aggregate_index, enclosing, outer_aggregates, thousands};
 use crate::model::{Aggregate, Plan, Segment};
 use crate::sizing::block_size;
 
@@ -28,10 +26,8 @@ const LISTED_PER_ROLE: usize = 4;
 pub fn table(plan: &Plan) -> String {
     let mut out = header(plan);
     let _ = writeln!(out, "{:<19}  {:<18}  LAYOUT", "BLOCK", "CIDR");
-    let index: HashMap<ipnet::Ipv4Net, usize> =
-        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
-    let outer: Vec<&Aggregate> =
-        plan.aggregates.iter().filter(|a| enclosing(&index, a.cidr).next().is_none()).collect();
+    let index = aggregate_index(plan);
+    let outer = outer_aggregates(plan, &index);
     for a in &outer {
         let members: Vec<&Segment> =
             plan.segments.iter().filter(|s| s.role == a.role && a.cidr.contains(&s.cidr)).collect();
@@ -127,8 +123,7 @@ pub fn table_detail(plan: &Plan) -> String {
         let _ = writeln!(out, "(MTU host/switch where the switch ports differ)");
     }
     let _ = writeln!(out, "\n{:<24}  {:<10}  {:<18}  SEGMENTS", "AGGREGATE", "ROLE", "CIDR");
-    let index: HashMap<ipnet::Ipv4Net, usize> =
-        plan.aggregates.iter().enumerate().map(|(i, a)| (a.cidr, i)).collect();
+    let index = aggregate_index(plan);
     let mut members = vec![0usize; plan.aggregates.len()];
     for s in &plan.segments {
         let inside = index.get(&s.cidr).copied().into_iter().chain(enclosing(&index, s.cidr));
