@@ -114,6 +114,9 @@ pub(crate) enum PoolCommand {
         /// Carve this pool's network out of another pool.
         #[arg(long, value_name = "POOL")]
         parent: Option<String>,
+        /// A container: it holds child pools (`--parent NAME`) and hands out nothing itself.
+        #[arg(long)]
+        container: bool,
     },
     /// List the pools with their use.
     List {

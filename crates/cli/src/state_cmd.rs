@@ -115,13 +115,23 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
 
 fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
     match command {
-        PoolCommand::Add { name, cidr, gateway, no_network_broadcast, exclude, policy, parent } => {
+        PoolCommand::Add {
+            name,
+            cidr,
+            gateway,
+            no_network_broadcast,
+            exclude,
+            policy,
+            parent,
+            container,
+        } => {
             let def = PoolDef {
                 gateway,
                 network_broadcast: !no_network_broadcast,
                 exclusions: exclude,
                 policy,
                 parent,
+                container,
                 ..PoolDef::new(&name, cidr)
             };
             store.add_pool(&def)?;
@@ -143,7 +153,7 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
                     "{:<20}  {:<18}  {:<12}  {:<12}  {:>12}  {:>12}  {:>5.1}%  {}",
                     p.def.name,
                     p.def.cidr.to_string(),
-                    p.def.policy.to_string(),
+                    policy_column(&p.def),
                     p.def.parent.as_deref().unwrap_or("-"),
                     p.allocated,
                     p.capacity,
@@ -172,10 +182,15 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
     }
 }
 
+/// A pool's policy as listed: a container hands out nothing, so it has none.
+fn policy_column(def: &PoolDef) -> String {
+    if def.container { "container".to_owned() } else { def.policy.to_string() }
+}
+
 fn show(info: &PoolInfo, free: &[ipnet::Ipv4Net]) -> String {
     let (d, s) = (&info.def, &info.stats);
     let mut out = String::new();
-    let _ = writeln!(out, "pool        {}\nnetwork     {}\npolicy      {}", d.name, d.cidr, d.policy);
+    let _ = writeln!(out, "pool        {}\nnetwork     {}\npolicy      {}", d.name, d.cidr, policy_column(d));
     let _ = writeln!(out, "parent      {}", d.parent.as_deref().unwrap_or("-"));
     let reserved: Vec<String> = [(d.network_broadcast, "network+broadcast"), (d.gateway, "gateway")]
         .into_iter()
@@ -188,26 +203,39 @@ fn show(info: &PoolInfo, free: &[ipnet::Ipv4Net]) -> String {
         "reserved    {}",
         if reserved.is_empty() { "-".to_owned() } else { reserved.join(", ") }
     );
-    let _ = writeln!(
-        out,
-        "allocated   {} of {} ({:.1}%) in {} allocations",
-        s.allocated,
-        s.capacity,
-        s.utilization() * 100.0,
-        info.allocations
-    );
-    let _ = writeln!(
-        out,
-        "free        {} in {} blocks (fragmentation {:.2})",
-        s.free,
-        s.free_cidrs,
-        s.fragmentation()
-    );
+    if d.container {
+        // The counts are its children's; its own free blocks are the space no child holds yet.
+        let _ = writeln!(
+            out,
+            "allocated   {} of {} ({:.1}%) in its child pools",
+            s.allocated,
+            s.capacity,
+            s.utilization() * 100.0
+        );
+        let _ = writeln!(out, "free        {} in its child pools", s.free);
+    } else {
+        let _ = writeln!(
+            out,
+            "allocated   {} of {} ({:.1}%) in {} allocations",
+            s.allocated,
+            s.capacity,
+            s.utilization() * 100.0,
+            info.allocations
+        );
+        let _ = writeln!(
+            out,
+            "free        {} in {} blocks (fragmentation {:.2})",
+            s.free,
+            s.free_cidrs,
+            s.fragmentation()
+        );
+    }
     let _ = writeln!(out, "largest     {}", s.largest_free_block.map_or("-".to_owned(), |l| format!("/{l}")));
     let _ = writeln!(out, "cursor      {}", info.cursor);
     let _ = writeln!(
         out,
-        "\nfree blocks{}",
+        "\n{}{}",
+        if d.container { "unassigned blocks (room for new child pools)" } else { "free blocks" },
         if free.len() > FREE_BLOCKS_SHOWN {
             format!(" (first {FREE_BLOCKS_SHOWN} of {}; --json lists all)", free.len())
         } else {

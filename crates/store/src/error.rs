@@ -124,6 +124,14 @@ pub enum Error {
         /// What it holds.
         held: String,
     },
+    /// The pool is a container of child pools: addresses come from its children.
+    #[error(
+        "pool `{pool}` is a container of child pools and hands out nothing itself; allocate from one of its children (`ipam pool list`)"
+    )]
+    Container {
+        /// The pool.
+        pool: String,
+    },
     /// Nothing was allocated under that address, block, range or owner.
     #[error("pool `{pool}` has no allocation {what}")]
     NoSuchAllocation {

@@ -216,6 +216,9 @@ pub(crate) fn import_in(
                     let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
                     match a.owner.as_deref() {
                         Some(o) if o.starts_with(CHILD_PREFIX) => continue,
+                        _ if p.def.container => {
+                            return Err(import(format!("{}: a container holds only its child pools", at())));
+                        }
                         // A block in its cooldown keeps it: its owner is exactly what the store wrote.
                         Some(o) if o.starts_with(COOLDOWN_PREFIX) && is_cooldown_owner(o, a.first) => {}
                         Some(o) if o.starts_with(COOLDOWN_PREFIX) => {

@@ -44,6 +44,7 @@
 mod apply;
 mod check;
 mod checksum;
+mod container;
 mod error;
 mod exchange;
 mod find;

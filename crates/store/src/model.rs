@@ -35,6 +35,10 @@ pub struct PoolDef {
     pub policy: Policy,
     /// The pool this one was carved from (its network is a block allocated there).
     pub parent: Option<String>,
+    /// A container: it holds child pools and hands out nothing itself (an `ipam apply`
+    /// aggregate). Its use is the sum of its children's, so it is never "full".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub container: bool,
 }
 
 impl PoolDef {
@@ -54,6 +58,7 @@ impl PoolDef {
             exclusions: Vec::new(),
             policy: Policy::FirstFit,
             parent: None,
+            container: false,
         }
     }
 
@@ -67,6 +72,25 @@ impl PoolDef {
     pub fn gateway(mut self, yes: bool) -> PoolDef {
         self.gateway = yes;
         self
+    }
+
+    /// Whether the pool is a container of child pools that hands out nothing itself.
+    ///
+    /// ```
+    /// let mut store = ipam_store::Store::open_in_memory()?;
+    /// store.add_pool(&ipam_store::PoolDef::new("backend", "10.0.0.0/16".parse()?).container(true))?;
+    /// let refused = store.allocate("backend", ipam_store::Request::Next, None).unwrap_err();
+    /// assert!(matches!(refused, ipam_store::Error::Container { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn container(mut self, yes: bool) -> PoolDef {
+        self.container = yes;
+        self
+    }
+
+    /// What the `policy` column stores: the policy, or `container` (which hands out nothing).
+    pub(crate) fn policy_text(&self) -> String {
+        if self.container { CONTAINER_POLICY.to_owned() } else { self.policy.to_string() }
     }
 
     /// The allocator's builder for this definition.
@@ -302,6 +326,10 @@ pub(crate) fn check_owner(owner: &str) -> Result<(), Error> {
         && !owner.starts_with(COOLDOWN_PREFIX);
     if ok { Ok(()) } else { Err(Error::InvalidOwner { owner: crate::excerpt(owner) }) }
 }
+
+/// The `policy` column of a container pool: kept there so that the schema stays as it is and a
+/// container's row checksum covers it.
+pub(crate) const CONTAINER_POLICY: &str = "container";
 
 /// The owner recorded on a parent's block that became a child pool.
 pub(crate) const CHILD_PREFIX: &str = "pool:";

@@ -273,6 +273,9 @@ fn claim(
             })
         };
     }
+    if state.row.def.container {
+        return Err(Error::Container { pool: state.name().to_owned() });
+    }
     if !*expired {
         expire_cooldowns(conn, state, now)?;
         *expired = true;

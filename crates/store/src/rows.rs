@@ -41,7 +41,7 @@ impl PoolRow {
             .int(i64::from(d.gateway))
             .int(i64::from(d.network_broadcast))
             .bytes(exclusions_text(&d.exclusions).as_bytes())
-            .bytes(d.policy.to_string().as_bytes())
+            .bytes(d.policy_text().as_bytes())
             .int(self.parent_id.unwrap_or(-1))
             .int(i64::from(u32::from(self.cursor)))
             .int(self.changes)
@@ -289,7 +289,12 @@ pub(crate) fn children(db: &dyn Rows, id: i64) -> Result<u64, Error> {
 fn verify_pool(db: &dyn Rows, raw: RawPool) -> Result<PoolRow, Error> {
     let RawPool { mut row, exclusions, policy, checksum } = raw;
     let name = row.def.name.clone();
-    row.def.policy = policy.parse().map_err(|_| damaged(format!("pool `{name}` has an unknown policy")))?;
+    if policy == crate::model::CONTAINER_POLICY {
+        row.def.container = true;
+    } else {
+        row.def.policy =
+            policy.parse().map_err(|_| damaged(format!("pool `{name}` has an unknown policy")))?;
+    }
     row.def.exclusions = exclusions
         .split_whitespace()
         .map(ipam_core::parse::net)

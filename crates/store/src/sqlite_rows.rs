@@ -25,6 +25,7 @@ fn raw_pool(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawPool> {
         network_broadcast: r.get(5)?,
         exclusions: Vec::new(),
         policy: Policy::FirstFit,
+        container: false,
         parent: None,
     };
     let row = PoolRow {
@@ -108,7 +109,7 @@ impl Rows for Connection {
             d.gateway,
             d.network_broadcast,
             row.exclusions_text(),
-            d.policy.to_string(),
+            d.policy_text(),
             row.parent_id,
             u32::from(row.cursor),
             row.changes,

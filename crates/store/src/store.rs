@@ -349,17 +349,24 @@ impl Store {
     }
 
     /// Every pool with its use, by name. Reads the pools' rows only, never their allocations.
+    /// A container's capacity, allocated and free counts are the sums of its children's.
     ///
     /// ```
+    /// use ipam_store::PoolDef;
+    ///
     /// let mut store = ipam_store::Store::open_in_memory()?;
-    /// store.add_pool(&ipam_store::PoolDef::new("b", "10.2.0.0/24".parse()?))?;
-    /// store.add_pool(&ipam_store::PoolDef::new("a", "10.1.0.0/24".parse()?))?;
-    /// let names: Vec<_> = store.pools()?.into_iter().map(|p| p.def.name).collect();
-    /// assert_eq!(names, ["a", "b"]);
+    /// store.add_pool(&PoolDef::new("b", "10.2.0.0/24".parse()?))?;
+    /// store.add_pool(&PoolDef::new("a", "10.1.0.0/16".parse()?).container(true))?;
+    /// store.add_pool(&PoolDef { parent: Some("a".into()), ..PoolDef::new("a1", "10.1.0.0/30".parse()?) })?;
+    /// store.allocate("a1", ipam_store::Request::Next, None)?;
+    /// let uses = store.pools()?;
+    /// let names: Vec<_> = uses.iter().map(|p| p.def.name.as_str()).collect();
+    /// assert_eq!(names, ["a", "a1", "b"]);
+    /// assert_eq!((uses[0].capacity, uses[0].allocated), (2, 1)); // a1's, not a /16 with a /30 taken
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn pools(&self) -> Result<Vec<PoolUse>, Error> {
-        self.read(|conn| rows::all_pools(conn)?.into_iter().map(|row| use_of(&row)).collect())
+        self.read(all_uses)
     }
 
     /// One pool with its counts, largest free block and fragmentation (reads the pool's chunks).
@@ -374,13 +381,7 @@ impl Store {
         self.read(|conn| {
             let mut state = PoolState::load(conn, name)?;
             let pool = state.whole(conn)?;
-            let row = &state.row;
-            Ok(PoolInfo {
-                def: row.def.clone(),
-                cursor: row.cursor,
-                allocations: row.allocations,
-                stats: pool.stats(),
-            })
+            info(conn, &state.row, pool.stats())
         })
     }
 
@@ -397,14 +398,7 @@ impl Store {
         self.read(|conn| {
             let mut state = PoolState::load(conn, name)?;
             let pool = state.whole(conn)?;
-            let row = &state.row;
-            let info = PoolInfo {
-                def: row.def.clone(),
-                cursor: row.cursor,
-                allocations: row.allocations,
-                stats: pool.stats(),
-            };
-            Ok((info, pool.free_blocks().collect()))
+            Ok((info(conn, &state.row, pool.stats())?, pool.free_blocks().collect()))
         })
     }
 
@@ -442,6 +436,24 @@ fn postgres_url(location: &Path) -> Option<&str> {
 }
 
 /// A pool's use from its row alone.
+/// A pool's info from its row and its allocator's stats; a container counts its children's
+/// addresses (its free blocks stay its own: the space no child pool holds yet).
+fn info(conn: &dyn Rows, row: &rows::PoolRow, mut stats: ipam_core::PoolStats) -> Result<PoolInfo, Error> {
+    if row.def.container {
+        if let Some(u) = all_uses(conn)?.into_iter().find(|u| u.def.name == row.def.name) {
+            (stats.capacity, stats.allocated, stats.free) = (u.capacity, u.allocated, u.free);
+        }
+    }
+    Ok(PoolInfo { def: row.def.clone(), cursor: row.cursor, allocations: row.allocations, stats })
+}
+
+/// Every pool's use, containers counting their children's.
+fn all_uses(conn: &dyn Rows) -> Result<Vec<PoolUse>, Error> {
+    let mut uses = rows::all_pools(conn)?.iter().map(use_of).collect::<Result<Vec<_>, _>>()?;
+    crate::container::sum_children(&mut uses);
+    Ok(uses)
+}
+
 fn use_of(row: &rows::PoolRow) -> Result<PoolUse, Error> {
     let layout = Layout::new(&row.def);
     if row.summary.len() != layout.chunks() {

@@ -68,6 +68,7 @@ pub(crate) fn read(conn: &Connection) -> Result<Export, Error> {
             exclusions: exclusions.remove(&id).unwrap_or_default(),
             policy,
             parent,
+            container: false,
         };
         let cursor = Ipv4Addr::from(cursor);
         let cursor = if cidr.contains(&cursor) { cursor } else { cidr.network() };

@@ -96,6 +96,7 @@ fn raw_pool(r: &postgres::Row) -> Result<RawPool, Error> {
         network_broadcast: r.try_get(5)?,
         exclusions: Vec::new(),
         policy: Policy::FirstFit,
+        container: false,
         parent: None,
     };
     let row = PoolRow {
@@ -202,7 +203,7 @@ impl Rows for PgRows<'_, '_> {
                 &d.gateway,
                 &d.network_broadcast,
                 &row.exclusions_text(),
-                &d.policy.to_string(),
+                &d.policy_text(),
                 &row.parent_id,
                 &int(row.cursor),
                 &to_i64(row.capacity),
