@@ -5,7 +5,8 @@
 //! datasets are files holding 0, 100,000 or 1,000,000 allocations: `-same` works on the pool
 //! that holds them, `-other` on a small pool beside it. `budgets.toml` holds every dataset to
 //! 3x its time on the empty file (`[[scale]]`), bulk allocation of 10,000 owners to 1 s, and
-//! applying a plan of 40,000 segments to a few seconds.
+//! applying a plan of 40,000 segments, or of 100,000 GPUs (17,000 pools with L2 per rack; or
+//! 265,000 owned addresses with `--assign`) to a few seconds.
 //!
 //! The files are built once under `target/ipam-bench-state/` (about 20 s for the 1M file).
 
@@ -127,6 +128,24 @@ fn bulk(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // Real plans: nested aggregates, and every address handed out recorded with its owner.
+    for (dataset, spec, assign) in [
+        ("apply-100k-racks", "gpus = 100000\nsus_per_pod = 8\nl2_scope = \"rack\"\n", false),
+        ("apply-100k-assign", "gpus = 100000\nsus_per_pod = 8\n", true),
+    ] {
+        let mut real = plan(&Spec::from_toml(spec).unwrap()).unwrap();
+        if assign {
+            ipam_plan::assign(&mut real).unwrap();
+        }
+        group.throughput(Throughput::Elements(real.segments.len() as u64));
+        group.bench_function(BenchmarkId::new("ours", dataset), |b| {
+            b.iter_batched(
+                || copy(&empty, &scratch),
+                |path| Store::open(path).unwrap().apply(&real).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 
@@ -152,6 +171,7 @@ fn plan_of_segments(n: u32) -> ipam_plan::Plan {
     p.assignments = None;
     p.switches.clear();
     p.links.clear();
+    p.topology = None; // no positions: nothing but the pools to create
     p.aggregates = vec![Aggregate {
         name: "rails".into(),
         role: Role::Backend,

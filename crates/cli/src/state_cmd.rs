@@ -58,9 +58,11 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
                 let _ = writeln!(out, "created {name}");
             }
             note(&format!(
-                "{} pools created, {} already there",
+                "{} pools created, {} already there; {} addresses recorded for their owners, {} already held",
                 applied.created.len(),
-                applied.unchanged.len()
+                applied.unchanged.len(),
+                applied.recorded,
+                applied.kept
             ));
             emit(None, &out)
         }

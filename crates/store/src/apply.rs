@@ -1,15 +1,17 @@
-//! Apply: create the pools of an address plan, idempotently.
+//! Apply: create the pools of an address plan and record what it hands out, idempotently.
 
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipam_plan::{Kind, Plan};
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::Error;
-use crate::model::PoolDef;
-use crate::rows;
-use crate::store::{Store, add_pool_in};
+use crate::model::{Allocation, PoolDef, Shape};
+use crate::plan_holdings::{Holding, holdings};
+use crate::rows::{self, PoolRow, Rows};
+use crate::store::{Store, Touched, insert_new_pool};
+use crate::{Error, ops};
 
 /// What [`Store::apply`] did.
 ///
@@ -19,6 +21,7 @@ use crate::store::{Store, add_pool_in};
 /// let first = store.apply(&plan)?;
 /// let again = store.apply(&plan)?;
 /// assert!(again.created.is_empty() && again.unchanged.len() == first.created.len());
+/// assert_eq!((again.recorded, again.kept), (0, first.recorded));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -27,85 +30,207 @@ pub struct Applied {
     pub created: Vec<String>,
     /// Pools that existed already, exactly as the plan has them.
     pub unchanged: Vec<String>,
+    /// Addresses recorded now for their owners.
+    pub recorded: u64,
+    /// Addresses their owners held already, where the plan puts them.
+    pub kept: u64,
 }
 
 impl Store {
-    /// Creates a pool for every aggregate and segment of `plan` (in one transaction). Aggregates nest
-    /// (pods in rails in the backend): each becomes a child pool of the one around it, and each
-    /// segment a child pool of the smallest aggregate holding it. A VLAN segment reserves its network, gateway, the switches'
-    /// VRR pair and broadcast, as the planner counts them; /31 links and /32 hosts reserve nothing.
-    /// Pools that exist with the same definition are left alone; one that exists differently is an
-    /// error, and nothing is created.
+    /// Makes the state hold `plan`, in one transaction.
+    ///
+    /// - Every aggregate becomes a container pool (it hands out nothing itself; its use is its
+    ///   children's), nested in the smallest aggregate of its role around it; every segment a
+    ///   child pool of the smallest aggregate holding it.
+    /// - A VLAN segment reserves its network, gateway, the switches' VRR pair and broadcast, as
+    ///   the planner counts them; /31 links and /32 hosts reserve nothing.
+    /// - Every address the plan gives out is recorded with an interface-qualified owner:
+    ///   `gpu-node-001/rail0` (with `--assign`), `leaf-su00-rail0/gpu-node-001` for a leaf's end of
+    ///   a /31 (always), `leaf-su00-rail0/loopback`, `leaf-su00-rail0/mgmt`, fabric link ends
+    ///   `leaf-su00-rail0/spine-00`, and anycast endpoints by name. So `ipam alloc SEGMENT
+    ///   --owner gpu-node-001/rail0` returns the address the plan assigned.
+    ///
+    /// Applying again, or applying a grown plan, adds only what is new. A pool that exists with
+    /// other settings, an owner the plan moves, or an address someone else holds is an error
+    /// naming it, and nothing changes.
     ///
     /// ```
-    /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
+    /// let mut plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(256))?;
+    /// ipam_plan::assign(&mut plan)?;
     /// let mut store = ipam_store::Store::open_in_memory()?;
     /// store.apply(&plan)?;
     /// let storage = store.pool("storage-su00")?;
     /// assert_eq!(storage.def.parent.as_deref(), Some("storage"));
-    /// assert_eq!(storage.stats.capacity, plan.segments.iter().find(|s| s.name == "storage-su00").unwrap().usable);
+    /// assert!(store.definition("storage")?.container);
+    /// let node = &plan.assignments.as_ref().unwrap()[0];
+    /// let rail0 = &node.interfaces[0];
+    /// let again = store.allocate(&rail0.segment, ipam_store::Request::Next, Some("gpu-node-001/rail0"))?;
+    /// assert_eq!(again.first, rail0.address.addr());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn apply(&mut self, plan: &Plan) -> Result<Applied, Error> {
         plan.check().map_err(|v| Error::Apply { reason: format!("the plan breaks an invariant: {v}") })?;
-        // The smallest aggregate of the same role strictly holding `net`: aggregates nest (a pod
-        // in a rail in the backend), and each becomes a child pool of the one around it.
-        let parent_of = |net: Ipv4Net, role| {
-            plan.aggregates
-                .iter()
-                .filter(|a| a.role == role && a.cidr != net && a.cidr.contains(&net))
-                .max_by_key(|a| a.cidr.prefix_len())
-                .map(|a| a.name.clone())
-        };
-        let mut aggregates: Vec<&ipam_plan::Aggregate> = plan.aggregates.iter().collect();
-        aggregates.sort_by_key(|a| a.cidr.prefix_len());
-        let mut defs: Vec<PoolDef> = aggregates
-            .iter()
-            .map(|a| PoolDef {
-                network_broadcast: false,
-                parent: parent_of(a.cidr, a.role),
-                ..PoolDef::new(&a.name, a.cidr)
-            })
-            .collect();
-        for s in &plan.segments {
-            let parent = plan
-                .aggregates
-                .iter()
-                .filter(|a| a.cidr.contains(&s.cidr) && a.role == s.role)
-                .max_by_key(|a| a.cidr.prefix_len())
-                .map(|a| a.name.clone());
-            let mut def = PoolDef { parent, ..PoolDef::new(&s.name, s.cidr) };
-            def.network_broadcast = s.kind == Kind::Subnet;
-            if let Some(gateway) = s.gateway {
-                def.exclusions = (0..3)
-                    .map(|k| Ipv4Addr::from(u32::from(gateway).saturating_add(k)))
-                    .filter(|a| s.cidr.contains(a))
-                    .map(Ipv4Net::from)
-                    .collect();
-            }
-            defs.push(def);
-        }
+        let defs = pool_defs(plan);
+        let mut holdings = holdings(plan)?;
+        holdings.sort_by(|a, b| a.pool.cmp(&b.pool));
         let now = self.now();
         self.write(|tx, touched| {
             let mut applied = Applied::default();
+            // One read of every pool (checked against a count that uses no index) answers which
+            // exist, so a new pool costs no scan.
+            let existing: HashMap<String, PoolRow> =
+                rows::all_pools(tx)?.into_iter().map(|row| (row.def.name.clone(), row)).collect();
+            let roots: Vec<(String, Ipv4Net)> = existing
+                .values()
+                .filter(|r| r.def.parent.is_none())
+                .map(|r| (r.def.name.clone(), r.def.cidr))
+                .collect();
             for def in &defs {
-                match rows::pool_by_name(tx, &def.name)? {
-                    Some(existing) if existing.def == *def => applied.unchanged.push(def.name.clone()),
-                    Some(existing) => {
-                        return Err(Error::Apply {
-                            reason: format!(
-                                "pool `{}` exists as {} with other settings; remove it or rename the segment",
-                                def.name, existing.def.cidr
-                            ),
-                        });
-                    }
+                match existing.get(&def.name) {
+                    Some(row) if row.def == *def => applied.unchanged.push(def.name.clone()),
+                    Some(row) => return Err(moved(&row.def, def)),
                     None => {
-                        add_pool_in(tx, touched, def, now)?;
+                        if def.parent.is_none()
+                            && let Some((other, other_cidr)) = roots
+                                .iter()
+                                .find(|(_, net)| net.contains(&def.cidr) || def.cidr.contains(net))
+                        {
+                            return Err(Error::Overlap {
+                                cidr: def.cidr,
+                                other: other.clone(),
+                                other_cidr: *other_cidr,
+                            });
+                        }
+                        insert_new_pool(tx, touched, def, now)?;
                         applied.created.push(def.name.clone());
                     }
                 }
             }
+            let mut start = 0;
+            while start < holdings.len() {
+                let pool = &holdings[start].pool;
+                let end = start + holdings[start..].iter().take_while(|h| h.pool == *pool).count();
+                let fresh = !existing.contains_key(pool);
+                record(tx, touched, &holdings[start..end], fresh, now, &mut applied)?;
+                start = end;
+            }
             Ok(applied)
         })
     }
+}
+
+/// The pools of a plan: its aggregates as containers (widest first, so each parent exists
+/// before its children), then its segments.
+fn pool_defs(plan: &Plan) -> Vec<PoolDef> {
+    let mut aggregates: Vec<&ipam_plan::Aggregate> = plan.aggregates.iter().collect();
+    aggregates.sort_by_key(|a| a.cidr.prefix_len());
+    // The smallest aggregate of the same role strictly holding `net`.
+    let parent_of = |net: Ipv4Net, role| {
+        plan.aggregates
+            .iter()
+            .filter(|a| a.role == role && a.cidr != net && a.cidr.contains(&net))
+            .max_by_key(|a| a.cidr.prefix_len())
+            .map(|a| a.name.clone())
+    };
+    let mut defs: Vec<PoolDef> = aggregates
+        .iter()
+        .map(|a| PoolDef {
+            network_broadcast: false,
+            parent: parent_of(a.cidr, a.role),
+            ..PoolDef::new(&a.name, a.cidr).container(true)
+        })
+        .collect();
+    for s in &plan.segments {
+        let mut def = PoolDef { parent: parent_of(s.cidr, s.role), ..PoolDef::new(&s.name, s.cidr) };
+        def.network_broadcast = s.kind == Kind::Subnet;
+        if let Some(gateway) = s.gateway {
+            def.exclusions = (0..3)
+                .map(|k| Ipv4Addr::from(u32::from(gateway).saturating_add(k)))
+                .filter(|a| s.cidr.contains(a))
+                .map(Ipv4Net::from)
+                .collect();
+        }
+        defs.push(def);
+    }
+    defs
+}
+
+/// The error for a pool the plan has otherwise than the state.
+fn moved(was: &PoolDef, now: &PoolDef) -> Error {
+    let reason = if was.cidr != now.cidr {
+        format!(
+            "the plan moves pool `{}` from {} to {}; remove the pool or keep the plan's previous layout (--previous)",
+            now.name, was.cidr, now.cidr
+        )
+    } else {
+        format!(
+            "pool `{}` exists as {} with other settings than the plan's; remove it or rename the segment",
+            now.name, was.cidr
+        )
+    };
+    Error::Apply { reason }
+}
+
+/// Records one pool's holdings. A pool created by this apply holds nothing yet; an existing
+/// one is read once, and each holding is either there already or must not collide.
+fn record(
+    tx: &dyn Rows,
+    touched: &mut Touched,
+    holdings: &[Holding],
+    fresh: bool,
+    now: u64,
+    applied: &mut Applied,
+) -> Result<(), Error> {
+    let state = touched.pool(tx, &holdings[0].pool)?;
+    let held = if fresh { Vec::new() } else { ops::counted_allocations(tx, &state.row)? };
+    let by_owner: HashMap<&str, &Allocation> =
+        held.iter().filter_map(|a| Some((a.owner.as_deref()?, a))).collect();
+    let by_address: HashMap<Ipv4Addr, &Allocation> = held.iter().map(|a| (a.first, a)).collect();
+    let mut named = HashSet::new();
+    for h in holdings {
+        let pool = &h.pool;
+        if !named.insert(h.owner.as_str()) {
+            return Err(Error::Apply {
+                reason: format!("the plan gives `{}` two addresses in pool `{pool}`", h.owner),
+            });
+        }
+        match by_owner.get(h.owner.as_str()) {
+            Some(a) if a.shape == Shape::Addr && a.first == h.address => {
+                applied.kept += 1;
+                continue;
+            }
+            Some(a) => {
+                return Err(Error::Apply {
+                    reason: format!(
+                        "the plan moves `{}` in pool `{pool}` from {a} to {}",
+                        h.owner, h.address
+                    ),
+                });
+            }
+            None => {}
+        }
+        if let Some(a) = by_address.get(&h.address) {
+            let other = a.owner.as_deref().unwrap_or("no owner");
+            return Err(Error::Apply {
+                reason: format!(
+                    "the plan gives {} in pool `{pool}` to `{}`, but `{other}` holds it",
+                    h.address, h.owner
+                ),
+            });
+        }
+        state.take(tx, h.address, h.address).map_err(|e| Error::Apply {
+            reason: format!("the plan gives {} in pool `{pool}` to `{}`: {e}", h.address, h.owner),
+        })?;
+        let allocation = Allocation {
+            first: h.address,
+            last: h.address,
+            shape: Shape::Addr,
+            owner: Some(h.owner.clone()),
+            created: now,
+        };
+        rows::insert_allocation(tx, state.row.id, &allocation)?;
+        state.count_rows(h.address, true)?;
+        applied.recorded += 1;
+    }
+    Ok(())
 }

@@ -52,6 +52,7 @@ mod layout;
 mod location;
 mod model;
 mod ops;
+mod plan_holdings;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod reconcile;

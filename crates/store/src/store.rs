@@ -505,6 +505,24 @@ pub(crate) fn add_pool_in(
     if rows::pool_by_name(tx, &def.name)?.is_some() {
         return Err(Error::PoolExists { name: def.name.clone() });
     }
+    PoolState::new_row(def, None)?; // a bad definition is reported before any overlap
+    if def.parent.is_none()
+        && let Some((other, other_cidr)) = rows::root_overlapping(tx, def.cidr)?
+    {
+        return Err(Error::Overlap { cidr: def.cidr, other, other_cidr });
+    }
+    insert_new_pool(tx, touched, def, now)
+}
+
+/// Adds a pool known to be new and, if a root, to overlap no other root: its parent gives it
+/// its block.
+pub(crate) fn insert_new_pool(
+    tx: &dyn Rows,
+    touched: &mut Touched,
+    def: &PoolDef,
+    now: u64,
+) -> Result<(), Error> {
+    check_name(&def.name)?;
     let mut row = PoolState::new_row(def, None)?;
     row.parent_id = match &def.parent {
         Some(parent) => {
@@ -521,12 +539,7 @@ pub(crate) fn add_pool_in(
             parent.count_rows(def.cidr.network(), true)?;
             Some(parent.row.id)
         }
-        None => {
-            if let Some((other, other_cidr)) = rows::root_overlapping(tx, def.cidr)? {
-                return Err(Error::Overlap { cidr: def.cidr, other, other_cidr });
-            }
-            None
-        }
+        None => None,
     };
     rows::insert_pool(tx, &mut row)?;
     touched.insert(PoolState::from_row(tx, row)?);

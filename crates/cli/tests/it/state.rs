@@ -102,6 +102,41 @@ fn a_session() {
 }
 
 #[test]
+fn an_applied_plan_hands_out_what_it_assigned() {
+    let dir = scratch("state-apply");
+    let state = dir.join("ipam.db");
+    let plan = dir.join("plan.json");
+    ok(&state, &["plan", "--gpus", "512", "--assign", "--format", "json", "--out", plan.to_str().unwrap()]);
+    let applied = run(&state, &["apply", plan.to_str().unwrap()]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert!(stderr(&applied).contains("addresses recorded for their owners"), "{}", stderr(&applied));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let node = &json["assignments"][33];
+    for i in node["interfaces"].as_array().unwrap() {
+        let owner = format!("{}/{}", node["node"].as_str().unwrap(), i["name"].as_str().unwrap());
+        let address = i["address"].as_str().unwrap().split('/').next().unwrap();
+        assert_eq!(ok(&state, &["alloc", i["segment"].as_str().unwrap(), "--owner", &owner]), format!("{address}\n"));
+    }
+    assert!(ok(&state, &["find", "--owner", "leaf-su01-rail0/gpu-node-034"]).contains("backend-su01-rail0"));
+    // An aggregate is a container: never full, and it hands out nothing itself.
+    let refused = run(&state, &["alloc", "backend", "--owner", "gpu-node-999"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("container"), "{}", stderr(&refused));
+    let pools: serde_json::Value = serde_json::from_str(&ok(&state, &["pool", "list", "--json"])).unwrap();
+    let storage = pools.as_array().unwrap().iter().find(|p| p["def"]["name"] == "storage").unwrap();
+    assert_eq!(storage["def"]["container"], true);
+    assert!(storage["free"].as_u64().unwrap() > 0 && storage["allocated"].as_u64().unwrap() > 0);
+    // A plan that moved the cluster is refused, naming what it moves.
+    let moved = dir.join("moved.json");
+    let spec = dir.join("moved.toml");
+    std::fs::write(&spec, "gpus = 512\nbase = \"10.64.0.0/10\"\n").unwrap();
+    ok(&state, &["plan", spec.to_str().unwrap(), "--format", "json", "--out", moved.to_str().unwrap()]);
+    let refused = run(&state, &["apply", moved.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("moves pool"), "{}", stderr(&refused));
+}
+
+#[test]
 fn bad_state_requests_exit_one() {
     let dir = scratch("state-errors");
     let state = dir.join("ipam.db");

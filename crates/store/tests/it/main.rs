@@ -1,6 +1,7 @@
 //! ipam-store's integration tests: one binary, one module per concern.
 
 mod against_core;
+mod apply;
 mod backend;
 mod bad_files;
 mod bit_flips;
