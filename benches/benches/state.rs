@@ -128,12 +128,16 @@ fn bulk(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    // Real plans: nested aggregates, and every address handed out recorded with its owner.
+    // Real plans (beside the files' pools): nested aggregates, every address handed out recorded.
     for (dataset, spec, assign) in [
-        ("apply-100k-racks", "gpus = 100000\nsus_per_pod = 8\nl2_scope = \"rack\"\n", false),
-        ("apply-100k-assign", "gpus = 100000\nsus_per_pod = 8\n", true),
+        (
+            "apply-100k-racks",
+            "gpus = 100000\nsus_per_pod = 8\nl2_scope = \"rack\"\nbase = \"12.0.0.0/8\"\n",
+            false,
+        ),
+        ("apply-100k-assign", "gpus = 100000\nsus_per_pod = 8\nbase = \"12.0.0.0/8\"\n", true),
     ] {
-        let mut real = plan(&Spec::from_toml(spec).unwrap()).unwrap();
+        let mut real = ipam_plan::plan(&Spec::from_toml(spec).unwrap()).unwrap();
         if assign {
             ipam_plan::assign(&mut real).unwrap();
         }

@@ -127,7 +127,7 @@ impl Gen {
     }
 }
 
-fn len_of(name: &str, addresses: u64) -> Result<u8, Error> {
+pub(crate) fn len_of(name: &str, addresses: u64) -> Result<u8, Error> {
     smallest_block(addresses).ok_or_else(|| Error::TooLarge { segment: name.to_owned(), needed: addresses })
 }
 
@@ -135,7 +135,7 @@ fn mtu(o: &RoleSpec, role: Role) -> u16 {
     o.mtu.unwrap_or(role.default_mtu())
 }
 
-fn draft(name: String, role: Role, kind: Kind, scope: Scope, planned: u64, o: &RoleSpec) -> Draft {
+pub(crate) fn draft(name: String, role: Role, kind: Kind, scope: Scope, planned: u64, o: &RoleSpec) -> Draft {
     let vlan_key = kind.has_vlan().then(|| role.as_str().to_owned());
     Draft {
         name,
@@ -495,8 +495,8 @@ pub(crate) fn per_generation(spec: &Spec, f: &Figures, g: &Gen) -> Result<Vec<To
     Ok(tops)
 }
 
-/// Segments that do not follow the SU slots: roles with an explicit `count`, anycast endpoints
-/// and edge sites, each sized for `count x growth`.
+/// Segments that do not follow the SU slots: roles with an explicit `count` and anycast
+/// endpoints, each sized for `count x growth` (edge sites are `edge.rs`'s).
 pub(crate) fn fixed(spec: &Spec) -> Result<Vec<Draft>, Error> {
     let roles = &spec.roles;
     let mut out = Vec::new();
@@ -518,13 +518,6 @@ pub(crate) fn fixed(spec: &Spec) -> Result<Vec<Draft>, Error> {
             &roles.anycast,
         ));
     }
-    for site in &spec.sites {
-        let o = RoleSpec { vlan: site.vlan, mtu: site.mtu, prefix: site.prefix, count: None };
-        let scope = Scope { site: Some(site.name.clone()), ..Scope::default() };
-        let mut d = draft(site.name.clone(), Role::Site, Kind::Subnet, scope, site.devices, &o);
-        d.vlan_key = Some(if site.vlan.is_some() { format!("site-{}", site.name) } else { "site".into() });
-        out.push(d);
-    }
     Ok(out)
 }
 
@@ -545,8 +538,5 @@ pub(crate) fn fixed_top(spec: &Spec, d: Draft, min_usable: u64) -> Result<Top, E
 }
 
 fn fixed_prefix(spec: &Spec, d: &Draft) -> Option<ipnet::Ipv4Net> {
-    match d.role {
-        Role::Site => spec.sites.iter().find(|s| s.name == d.name).and_then(|s| s.prefix),
-        role => role_spec(spec, role).prefix,
-    }
+    role_spec(spec, d.role).prefix
 }

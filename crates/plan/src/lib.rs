@@ -52,6 +52,7 @@
 
 mod assign;
 mod check;
+mod edge;
 mod error;
 mod layout;
 mod model;
@@ -86,7 +87,7 @@ pub use scope::Scope;
 pub use sizing::Kind;
 pub use spec::{
     Anycast, BackendAddressing, FabricLinks, L2Scope, LeafEnd, Numbering, RoleSpec, Roles, Site, Spec,
-    VlanScope,
+    Uplink, VlanScope,
 };
 pub use vlan::VlanId;
 

@@ -99,6 +99,7 @@ fn build(spec: &Spec, previous: Option<&Plan>, prune: bool) -> Result<Plan, Erro
             None => tops.push(layout::fixed_top(spec, d, 0)?),
         }
     }
+    tops.extend(crate::edge::tops(spec, previous, prune)?);
     if let Some(previous) = previous {
         contradictions(spec, previous, &tops)?;
     }

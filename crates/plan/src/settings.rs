@@ -96,3 +96,23 @@ pub enum VlanScope {
     /// Every segment has its own id across the whole plan.
     Unique,
 }
+
+/// An edge site's WAN uplink.
+///
+/// ```
+/// use ipam_plan::{Spec, Uplink};
+///
+/// let spec = Spec::from_toml("[[site]]\nname = \"s1\"\ndevices = 4\nuplink = \"loopback\"")?;
+/// assert_eq!(spec.sites[0].uplink, Uplink::Loopback);
+/// assert_eq!(Uplink::default(), Uplink::P2p31);
+/// # Ok::<(), ipam_plan::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Uplink {
+    /// A /31 to the WAN router: the router takes the even address, the site the odd one.
+    #[default]
+    P2p31,
+    /// A /32 the site announces (routed over whatever link it has).
+    Loopback,
+}

@@ -3,7 +3,7 @@
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Deserializer, Serialize};
 
-pub use crate::settings::{L2Scope, LeafEnd, Numbering, VlanScope};
+pub use crate::settings::{L2Scope, LeafEnd, Numbering, Uplink, VlanScope};
 use crate::{Error, VlanId};
 
 /// A cluster description: how many GPUs, how they are wired, and what to override.
@@ -205,11 +205,14 @@ pub struct Anycast {
     pub name: String,
 }
 
-/// An edge site: its own segment and VLAN.
+/// An edge site: its own aggregate `site-NAME` holding a devices segment `NAME`, a management
+/// segment `NAME-mgmt` and an uplink `NAME-uplink`; in a region's aggregate `region-REGION` when
+/// it names one.
 ///
 /// ```
-/// let spec = ipam_plan::Spec::from_toml("[[site]]\nname = \"store-001\"\ndevices = 250")?;
-/// assert_eq!(spec.sites[0].devices, 250);
+/// let spec = ipam_plan::Spec::from_toml("[[site]]\nname = \"store-001\"\ndevices = 250\nregion = \"west\"")?;
+/// assert_eq!((spec.sites[0].devices, spec.sites[0].region.as_deref()), (250, Some("west")));
+/// assert_eq!(spec.sites[0].mgmt, None); // 4 management addresses
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,9 +228,18 @@ pub struct Site {
     /// The MTU (default 1500).
     #[serde(default)]
     pub mtu: Option<u16>,
-    /// An explicit CIDR for the site.
+    /// An explicit CIDR for the site's block (not for a site in a region: the region places it).
     #[serde(default, deserialize_with = "strict_net_opt")]
     pub prefix: Option<Ipv4Net>,
+    /// The region whose aggregate holds the site (letters, digits, `.`, `_`, `-`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Addresses on the management segment (switch, router, NVR, access point; default 4).
+    #[serde(default)]
+    pub mgmt: Option<u64>,
+    /// The WAN uplink: a /31 to the router (`p2p31`, the default) or a /32 (`loopback`).
+    #[serde(default)]
+    pub uplink: Uplink,
 }
 
 impl Spec {

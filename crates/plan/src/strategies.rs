@@ -92,6 +92,10 @@ pub fn spec(gpus: RangeInclusive<u32>) -> impl Strategy<Value = Spec> {
                         vlan: None,
                         mtu: None,
                         prefix: None,
+                        // Some sites in regions, some alone; both uplinks.
+                        region: (i % 3 != 0).then(|| format!("r{}", i % 2)),
+                        mgmt: None,
+                        uplink: if i % 4 == 1 { crate::Uplink::Loopback } else { crate::Uplink::P2p31 },
                     })
                     .collect(),
                 anycast: (0..anycast).map(|i| Anycast { name: format!("endpoint-{i}") }).collect(),

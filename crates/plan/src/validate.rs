@@ -101,10 +101,36 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
         }
     }
     let mut names: HashSet<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    let mut derived: HashSet<String> = HashSet::new();
     for site in &spec.sites {
         name(&site.name)?;
         if !names.insert(&site.name) || generated(&site.name) {
             return Err(Error::DuplicateName { name: site.name.clone() });
+        }
+        // The site's aggregate and segments are named after it: no two sites may share a name.
+        let own = [
+            crate::edge::site_aggregate(&site.name),
+            format!("{}-mgmt", site.name),
+            format!("{}-uplink", site.name),
+        ];
+        for n in own {
+            name(&n)?;
+            if !derived.insert(n.clone()) {
+                return Err(Error::DuplicateName { name: n });
+            }
+        }
+        if let Some(region) = &site.region {
+            name(&crate::edge::region_aggregate(region))?;
+            if site.prefix.is_some() {
+                return Err(Error::InvalidSetting {
+                    field: format!("site {}: prefix", site.name),
+                    value: 0,
+                    reason: "a site in a region takes its block from the region's aggregate; drop the prefix or the region",
+                });
+            }
+        }
+        if let Some(mgmt) = site.mgmt {
+            setting(&format!("site {}: mgmt", site.name), mgmt, 0..=1 << 24, "it must be at most 2^24")?;
         }
         if let Some(mtu) = site.mtu {
             mtu_in_range(format!("site {}: mtu", site.name), mtu)?;
@@ -115,6 +141,9 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
             0..=1 << 32,
             "it must be at most 2^32",
         )?;
+    }
+    if let Some(clash) = spec.sites.iter().find(|s| derived.contains(&s.name)) {
+        return Err(Error::DuplicateName { name: clash.name.clone() });
     }
     domain(&spec.domain)?;
     let mut endpoints = HashSet::new();

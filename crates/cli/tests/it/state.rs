@@ -115,7 +115,10 @@ fn an_applied_plan_hands_out_what_it_assigned() {
     for i in node["interfaces"].as_array().unwrap() {
         let owner = format!("{}/{}", node["node"].as_str().unwrap(), i["name"].as_str().unwrap());
         let address = i["address"].as_str().unwrap().split('/').next().unwrap();
-        assert_eq!(ok(&state, &["alloc", i["segment"].as_str().unwrap(), "--owner", &owner]), format!("{address}\n"));
+        assert_eq!(
+            ok(&state, &["alloc", i["segment"].as_str().unwrap(), "--owner", &owner]),
+            format!("{address}\n")
+        );
     }
     assert!(ok(&state, &["find", "--owner", "leaf-su01-rail0/gpu-node-034"]).contains("backend-su01-rail0"));
     // An aggregate is a container: never full, and it hands out nothing itself.

@@ -28,10 +28,37 @@ pub fn table(plan: &Plan) -> String {
     let _ = writeln!(out, "{:<19}  {:<18}  LAYOUT", "BLOCK", "CIDR");
     let index = aggregate_index(plan);
     let outer = outer_aggregates(plan, &index);
-    for a in &outer {
+    // Sites outside any region are one line when there are many (regions are one line each).
+    let lone_site = |a: &Aggregate| a.role == crate::Role::Site && a.scope.site.is_some();
+    let lone_sites: Vec<&&Aggregate> = outer.iter().filter(|a| lone_site(a)).collect();
+    let group_sites = lone_sites.len() > LISTED_PER_ROLE;
+    for a in outer.iter().filter(|a| !(group_sites && lone_site(a))) {
         let members: Vec<&Segment> =
             plan.segments.iter().filter(|s| s.role == a.role && a.cidr.contains(&s.cidr)).collect();
         let _ = writeln!(out, "{:<19}  {:<18}  {}", a.name, a.cidr.to_string(), pattern(plan, a, &members));
+    }
+    if group_sites {
+        let lens: BTreeSet<u8> = lone_sites.iter().map(|a| a.cidr.prefix_len()).collect();
+        let names: std::collections::HashSet<&str> =
+            lone_sites.iter().filter_map(|a| a.scope.site.as_deref()).collect();
+        let members: Vec<&Segment> = plan
+            .segments
+            .iter()
+            .filter(|s| s.scope.site.as_deref().is_some_and(|n| names.contains(n)))
+            .collect();
+        let seg_lens: BTreeSet<u8> = members.iter().map(|s| s.cidr.prefix_len()).collect();
+        let vlans: BTreeSet<u16> = members.iter().filter_map(|s| s.vlan.map(|v| v.get())).collect();
+        let _ = writeln!(
+            out,
+            "{:<19}  {:<18}  {} sites ({}), {} segments: {}, {}; listed with --detail",
+            "sites",
+            "-",
+            thousands(lone_sites.len() as u64),
+            prefix_lens(&lens),
+            thousands(members.len() as u64),
+            prefix_lens(&seg_lens),
+            vlan_text(&vlans, "site"),
+        );
     }
     let loose: Vec<&Segment> = plan
         .segments
@@ -222,10 +249,16 @@ fn pattern(plan: &Plan, aggregate: &Aggregate, members: &[&Segment]) -> String {
         (true, false, true) => "per SU and rail",
         (true, false, false) => "per SU",
         _ if first.scope.pod.is_some() => "per pod",
+        _ if first.scope.site.is_some() => "per site",
         _ => "",
     };
     let lens: BTreeSet<u8> = members.iter().map(|s| s.cidr.prefix_len()).collect();
-    let mut text = format!("{} segments: {} {per}", thousands(members.len() as u64), prefix_lens(&lens));
+    let mut text = String::new();
+    if aggregate.scope.region.is_some() && aggregate.scope.site.is_none() {
+        let sites: BTreeSet<&str> = members.iter().filter_map(|s| s.scope.site.as_deref()).collect();
+        let _ = write!(text, "{} sites, ", thousands(sites.len() as u64));
+    }
+    let _ = write!(text, "{} segments: {} {per}", thousands(members.len() as u64), prefix_lens(&lens));
     let rails: BTreeSet<u32> = members.iter().filter_map(|s| s.scope.rail).collect();
     if rails.len() > 1 {
         let _ =
@@ -242,6 +275,7 @@ fn pattern(plan: &Plan, aggregate: &Aggregate, members: &[&Segment]) -> String {
     let scope = match per {
         "per rack" => "rack",
         "per pod" => "pod",
+        "per site" => "site",
         _ => "SU",
     };
     if !vlans.is_empty() {

@@ -171,11 +171,44 @@ fn edge_fleet_of_10000_cameras_over_40_sites() {
     }
     let plan = plan(&Spec::from_toml(&text).unwrap()).unwrap();
     plan.check().unwrap();
-    assert_eq!(plan.segments.len(), 40);
+    assert_eq!(plan.segments.len(), 120, "devices, management and uplink per site");
+    assert_eq!(plan.aggregates.len(), 40, "one block per site");
+    let devices: Vec<_> =
+        plan.segments.iter().filter(|s| !s.name.contains("-mgmt") && !s.name.contains("-uplink")).collect();
+    assert!(devices.iter().all(|s| s.role == Role::Site && s.cidr.prefix_len() == 23 && s.vlan.is_some()));
+    // Template VLANs: every site uses the same ids, unique within a site.
+    let vlans: std::collections::BTreeSet<u16> =
+        plan.segments.iter().filter_map(|s| s.vlan.map(|v| v.get())).collect();
+    assert_eq!(vlans.len(), 2);
+    let uplinks = plan.segments.iter().filter(|s| s.name.ends_with("-uplink"));
     assert!(
-        plan.segments.iter().all(|s| s.role == Role::Site && s.cidr.prefix_len() == 23 && s.vlan.is_some())
+        uplinks.clone().count() == 40
+            && uplinks.into_iter().all(|s| s.cidr.prefix_len() == 31 && s.vlan.is_none())
     );
     assert_eq!(plan.summary.gpu_headroom, None);
+}
+
+#[test]
+fn five_thousand_sites_in_fifty_regions() {
+    let mut text = String::from("growth = 1.5\n");
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "[[site]]\nname = \"cam-{i:04}\"\ndevices = 2\nregion = \"r{:02}\"\n",
+            i / 100
+        ));
+    }
+    let plan = plan(&Spec::from_toml(&text).unwrap()).unwrap();
+    let regions: Vec<_> = plan.aggregates.iter().filter(|a| a.scope.site.is_none()).collect();
+    assert_eq!(regions.len(), 50);
+    for site in plan.aggregates.iter().filter(|a| a.scope.site.is_some()) {
+        let region = regions.iter().find(|r| r.cidr.contains(&site.cidr)).unwrap();
+        assert_eq!(region.scope.region, site.scope.region, "{} is in its own region's block", site.name);
+    }
+    let table = ipam_plan::render::table(&plan);
+    assert!(table.lines().count() <= 60, "{table}");
+    assert!(table.contains("region-r49") && table.contains("100 sites"));
+    let detail = ipam_plan::render::table_detail(&plan);
+    assert!(detail.contains("cam-4999-uplink"));
 }
 
 #[test]
