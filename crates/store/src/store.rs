@@ -439,10 +439,10 @@ fn postgres_url(location: &Path) -> Option<&str> {
 /// A pool's info from its row and its allocator's stats; a container counts its children's
 /// addresses (its free blocks stay its own: the space no child pool holds yet).
 fn info(conn: &dyn Rows, row: &rows::PoolRow, mut stats: ipam_core::PoolStats) -> Result<PoolInfo, Error> {
-    if row.def.container {
-        if let Some(u) = all_uses(conn)?.into_iter().find(|u| u.def.name == row.def.name) {
-            (stats.capacity, stats.allocated, stats.free) = (u.capacity, u.allocated, u.free);
-        }
+    if row.def.container
+        && let Some(u) = all_uses(conn)?.into_iter().find(|u| u.def.name == row.def.name)
+    {
+        (stats.capacity, stats.allocated, stats.free) = (u.capacity, u.allocated, u.free);
     }
     Ok(PoolInfo { def: row.def.clone(), cursor: row.cursor, allocations: row.allocations, stats })
 }
