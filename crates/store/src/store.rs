@@ -494,7 +494,8 @@ fn largest_free(layout: &Layout, summary: &[u8]) -> Option<u8> {
     Some((32 - order) as u8)
 }
 
-/// Creates a pool inside a write transaction (shared by `add_pool`, `import` and `apply`).
+/// Creates a pool inside a write transaction, after checking it is new and overlaps no root (shared
+/// by `add_pool` and `import`; `apply` checks against one read of every pool).
 pub(crate) fn add_pool_in(
     tx: &dyn Rows,
     touched: &mut Touched,
