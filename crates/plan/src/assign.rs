@@ -16,7 +16,8 @@ use crate::{Error, Kind, Role};
 
 /// Adds `assignments` to a plan this version made: for node `gpu-node-001` onwards, its address
 /// on each backend rail (on p2p31 the host's end of its /31, the leaf's end as `peer` and the
-/// leaf's name as `leaf`), on the frontend, on both storage ports and for its BMC. Every address
+/// leaf's name as `leaf`), on the frontend, on both storage ports and for its BMC; then every
+/// edge site's devices (`store-01-dev001`, interface `eth0`, from host 4 of the site's segment). Every address
 /// follows from the node's position (its SU and its index in the SU), so growing the cluster
 /// never changes a node's addresses.
 ///
@@ -83,6 +84,7 @@ pub fn assign(plan: &mut Plan) -> Result<(), Error> {
         on("bmc", role("oob"), Role::Oob, 0, 1)?;
         nodes.push(NodeAssignment { node, scope: g.su_scope(&f, su), interfaces });
     }
+    nodes.extend(crate::edge::devices(plan));
     plan.assignments = Some(nodes);
     Ok(())
 }

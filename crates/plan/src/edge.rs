@@ -266,3 +266,41 @@ fn region_top(
 fn offset_in(base: Ipv4Net, block: Ipv4Net) -> u64 {
     u64::from(u32::from(block.network()) - u32::from(base.network()))
 }
+
+/// Every edge device's address, for `assign`: device `k` of site `NAME` is `NAME-dev00k` with
+/// one interface `eth0`, at host `k` of the site's devices segment (after its network, gateway
+/// and VRR pair), continuing in the site's second prefixes. Positional, as nodes are: a site
+/// that grows adds devices and moves none.
+pub(crate) fn devices(plan: &Plan) -> Vec<crate::model::NodeAssignment> {
+    use crate::model::{Interface, NodeAssignment};
+    let mut out = Vec::new();
+    let sites =
+        plan.aggregates.iter().filter(|a| a.role == Role::Site).filter_map(|a| a.scope.site.as_deref());
+    for site in sites {
+        let family = plan
+            .segments
+            .iter()
+            .filter(|s| s.role == Role::Site && (s.name == site || s.extends.as_deref() == Some(site)));
+        let mut k = 0u64;
+        for s in family {
+            for i in 0..s.planned {
+                let offset = crate::position::FIRST_HOST + i;
+                let address = Ipv4Addr::from(u32::from(s.cidr.network()).saturating_add(offset as u32));
+                k += 1;
+                out.push(NodeAssignment {
+                    node: format!("{site}-dev{k:03}"),
+                    scope: s.scope.clone(),
+                    interfaces: vec![Interface {
+                        name: "eth0".into(),
+                        segment: s.name.clone(),
+                        address: Ipv4Net::new(address, s.cidr.prefix_len())
+                            .expect("a segment's prefix length"),
+                        peer: None,
+                        leaf: None,
+                    }],
+                });
+            }
+        }
+    }
+    out
+}

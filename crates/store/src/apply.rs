@@ -124,11 +124,12 @@ impl Store {
 fn pool_defs(plan: &Plan) -> Vec<PoolDef> {
     let mut aggregates: Vec<&ipam_plan::Aggregate> = plan.aggregates.iter().collect();
     aggregates.sort_by_key(|a| a.cidr.prefix_len());
-    // The smallest aggregate of the same role strictly holding `net`.
-    let parent_of = |net: Ipv4Net, role| {
+    // The smallest aggregate of the same role holding `net` (strictly, for an aggregate: a
+    // segment may fill an aggregate of its own size, as an SU does a one-SU pod).
+    let parent_of = |net: Ipv4Net, role, strictly: bool| {
         plan.aggregates
             .iter()
-            .filter(|a| a.role == role && a.cidr != net && a.cidr.contains(&net))
+            .filter(|a| a.role == role && !(strictly && a.cidr == net) && a.cidr.contains(&net))
             .max_by_key(|a| a.cidr.prefix_len())
             .map(|a| a.name.clone())
     };
@@ -136,12 +137,12 @@ fn pool_defs(plan: &Plan) -> Vec<PoolDef> {
         .iter()
         .map(|a| PoolDef {
             network_broadcast: false,
-            parent: parent_of(a.cidr, a.role),
+            parent: parent_of(a.cidr, a.role, true),
             ..PoolDef::new(&a.name, a.cidr).container(true)
         })
         .collect();
     for s in &plan.segments {
-        let mut def = PoolDef { parent: parent_of(s.cidr, s.role), ..PoolDef::new(&s.name, s.cidr) };
+        let mut def = PoolDef { parent: parent_of(s.cidr, s.role, false), ..PoolDef::new(&s.name, s.cidr) };
         def.network_broadcast = s.kind == Kind::Subnet;
         if let Some(gateway) = s.gateway {
             def.exclusions = (0..3)

@@ -97,10 +97,18 @@ pub fn table(plan: &Plan) -> String {
     totals(plan, &mut out);
     if let Some(nodes) = &plan.assignments {
         let interfaces: usize = nodes.iter().map(|n| n.interfaces.len()).sum();
+        let devices = nodes.iter().filter(|n| n.scope.site.is_some()).count();
+        let mut who = Vec::new();
+        if nodes.len() > devices || devices == 0 {
+            who.push(format!("{} nodes", thousands((nodes.len() - devices) as u64)));
+        }
+        if devices > 0 {
+            who.push(format!("{} edge devices", thousands(devices as u64)));
+        }
         let _ = writeln!(
             out,
-            "\nAssigned: {} nodes, {} interfaces (every address with --detail, JSON or CSV)",
-            thousands(nodes.len() as u64),
+            "\nAssigned: {}, {} interfaces (every address with --detail, JSON or CSV)",
+            who.join(" and "),
             thousands(interfaces as u64)
         );
     }

@@ -159,3 +159,39 @@ pub(crate) fn a_plan_that_moves_something_is_refused_whole(b: &Backend) {
     let err = store.apply(&moved).unwrap_err();
     assert!(matches!(err, Error::Apply { .. }) && err.to_string().contains("moves pool"), "{err}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Apply, then export: every address the plan assigned is recorded in its segment for its
+    /// interface-qualified owner, and nothing else is (besides the leaves' ends, switches and
+    /// child pools' blocks).
+    #[test]
+    fn an_applied_plan_exports_as_its_assignments(spec in ipam_plan::strategies::spec(1..=512)) {
+        let mut plan = ipam_plan::plan(&spec).unwrap();
+        ipam_plan::assign(&mut plan).unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        store.apply(&plan).unwrap();
+        let mut recorded = std::collections::HashMap::new();
+        for pool in store.export().unwrap().pools {
+            for a in pool.allocations {
+                if let Some(owner) = a.owner {
+                    recorded.insert(owner, (pool.def.name.clone(), a.first, a.last));
+                }
+            }
+        }
+        let mut wanted = 0;
+        for node in plan.assignments.iter().flatten() {
+            for i in &node.interfaces {
+                let owner = format!("{}/{}", node.node, i.name);
+                let at = (i.segment.clone(), i.address.addr(), i.address.addr());
+                proptest::prop_assert_eq!(recorded.get(&owner), Some(&at), "{}", owner);
+                wanted += 1;
+            }
+        }
+        let switches = plan.switches.len() * 2 + plan.links.len() * 2 + plan.anycast.len();
+        let leaf_ends = plan.assignments.iter().flatten().flat_map(|n| &n.interfaces).filter(|i| i.peer.is_some()).count();
+        let blocks = recorded.keys().filter(|o| o.starts_with("pool:")).count();
+        proptest::prop_assert_eq!(recorded.len(), wanted + switches + leaf_ends + blocks);
+    }
+}
