@@ -230,7 +230,7 @@ pub(crate) struct PlanArgs {
     /// With --previous: drop what the spec no longer has (sites, roles, SUs) instead of keeping it.
     #[arg(long, requires = "previous")]
     pub(crate) prune: bool,
-    /// Table format: list every segment, aggregate, switch, link and assignment.
+    /// Table: list every segment, aggregate, switch, link and assignment; SVG: name every segment.
     #[arg(long)]
     pub(crate) detail: bool,
 }

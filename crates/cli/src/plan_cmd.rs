@@ -48,6 +48,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         Format::Table if args.detail => emit(args.out.as_deref(), &render::table_detail(&plan)),
         Format::Table => emit(args.out.as_deref(), &render::table(&plan)),
         Format::Json => emit(args.out.as_deref(), &plan.to_json()),
+        Format::Svg if args.detail => emit(args.out.as_deref(), &render::svg_detail(&plan)),
         Format::Svg => emit(args.out.as_deref(), &render::svg(&plan)),
         Format::Dns => {
             let zones = render::dns_zones(&plan)?;

@@ -12,15 +12,15 @@
 
 mod csv;
 mod dns;
-mod hilbert;
 mod names;
 mod svg;
+mod svg_panel;
 mod table;
 
 pub use csv::{ip_addresses_csv, prefixes_csv, vlan_groups_csv, vlans_csv};
 pub use dns::dns_zones;
 pub use names::{NamedAddress, named_addresses};
-pub use svg::svg;
+pub use svg::{svg, svg_detail};
 pub use table::{table, table_detail};
 
 /// `1234567` as `1,234,567`.

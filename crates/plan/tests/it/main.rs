@@ -4,5 +4,6 @@ mod assign;
 mod edge;
 mod errors;
 mod laws;
+mod map;
 mod reference;
 mod replan;
