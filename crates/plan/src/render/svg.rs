@@ -240,8 +240,14 @@ fn legend(out: &mut String, plan: &Plan, colours: &Colours, mut y: f64) -> f64 {
             _ => "no VLAN (routed)".into(),
         };
         let mtus: Vec<String> = mtus.iter().map(u16::to_string).collect();
-        let _ =
-            writeln!(out, r#"<rect x="{MARGIN}" y="{}" width="14" height="14" fill="{}"/>"#, y, colour(role));
+        // Sites in regions take their region's colour, listed below.
+        if !(role == Role::Site && !colours.regions.is_empty()) {
+            let _ = writeln!(
+                out,
+                r#"<rect x="{MARGIN}" y="{y}" width="14" height="14" fill="{}"/>"#,
+                colour(role)
+            );
+        }
         let _ = writeln!(
             out,
             r#"<text x="{}" y="{}">{role}: {} segment{}, {} addresses, {vlans}, MTU {}</text>"#,

@@ -12,8 +12,9 @@ pub(crate) const WIDTH: f64 = 1600.0;
 pub(crate) const MARGIN: f64 = 20.0;
 const STRIP: f64 = WIDTH - 2.0 * MARGIN;
 const ROW: f64 = 24.0;
-/// Roughly how wide a character of the 11 px labels is.
+/// Roughly how wide a character of the 11 px labels is, and of the 9 px two-line ones.
 const CHAR: f64 = 6.4;
+const SMALL_CHAR: f64 = 5.3;
 const KEY_COLUMNS: usize = 5;
 const KEY_LINE: f64 = 13.0;
 /// More narrow cells than this in one row share one key line.
@@ -104,8 +105,21 @@ pub(crate) fn draw(out: &mut String, panel: &Panel, y: f64, detail: bool) -> f64
                 esc(&b.name),
                 b.net
             );
+            let fill = if b.aggregate { "#222" } else { "white" };
             let text = match l {
                 Label::Text(text) => Some(text),
+                Label::Two(name, cidr) => {
+                    for (line, text) in [(10.0, name), (20.0, cidr)] {
+                        let _ = writeln!(
+                            out,
+                            r#"<text x="{:.2}" y="{}" font-size="9" fill="{fill}">{}</text>"#,
+                            x + 3.0,
+                            ry + line,
+                            esc(&text)
+                        );
+                    }
+                    None
+                }
                 Label::Key if summarised => None,
                 Label::Key => {
                     numbered += 1;
@@ -116,7 +130,6 @@ pub(crate) fn draw(out: &mut String, panel: &Panel, y: f64, detail: bool) -> f64
                 Label::None => None,
             };
             if let Some(text) = text {
-                let fill = if b.aggregate { "#222" } else { "white" };
                 let _ = writeln!(
                     out,
                     r#"<text x="{:.2}" y="{}" font-size="11" fill="{fill}">{}</text>"#,
@@ -184,21 +197,29 @@ fn ticks(out: &mut String, range: Ipv4Net, y: f64) -> f64 {
 #[derive(PartialEq, Eq)]
 enum Label {
     Text(String),
+    /// Name over CIDR, in small type.
+    Two(String, String),
     /// A number pointing into the key under the panel.
     Key,
     None,
 }
 
-/// The longest label that fits a cell `w` wide: name and CIDR, name, or (for a segment, without
-/// `detail`) its index; else a key entry for what must be named (aggregates, every block with
-/// `detail`, or anything marked `named`).
+/// The longest label that fits a cell `w` wide: name and CIDR on one line or two; for a segment
+/// its name, or (without `detail`) its index. Else a key entry for what must be named: an
+/// aggregate or a block marked `named` (with its CIDR), every segment with `detail`.
 fn label(b: &Block, w: f64, detail: bool) -> Label {
     let full = format!("{} {}", b.name, b.net);
+    let small = |text: &str| text.len() as f64 * SMALL_CHAR + 6.0 <= w;
     if fits(&full, w) {
         Label::Text(full)
+    } else if small(&b.name) && small(&b.net.to_string()) {
+        Label::Two(b.name.clone(), b.net.to_string())
+    } else if b.aggregate || b.named {
+        // Named with its CIDR, so in the key when both do not fit.
+        Label::Key
     } else if fits(&b.name, w) {
         Label::Text(b.name.clone())
-    } else if b.aggregate || b.named || detail {
+    } else if detail {
         Label::Key
     } else {
         b.short.clone().filter(|s| fits(s, w)).map_or(Label::None, Label::Text)
