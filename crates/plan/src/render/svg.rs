@@ -241,7 +241,7 @@ fn legend(out: &mut String, plan: &Plan, colours: &Colours, mut y: f64) -> f64 {
         };
         let mtus: Vec<String> = mtus.iter().map(u16::to_string).collect();
         // Sites in regions take their region's colour, listed below.
-        if !(role == Role::Site && !colours.regions.is_empty()) {
+        if role != Role::Site || colours.regions.is_empty() {
             let _ = writeln!(
                 out,
                 r#"<rect x="{MARGIN}" y="{y}" width="14" height="14" fill="{}"/>"#,
