@@ -47,7 +47,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Create the pools of a plan written by `ipam plan --format json` (idempotent).
+    /// Make the state hold a plan written by `ipam plan --format json`: its aggregates as
+    /// container pools, its segments as their child pools, and every address it assigns recorded
+    /// for its owner (`gpu-node-001/rail0`). Idempotent; a plan that moved something is refused.
     Apply {
         /// The plan.
         plan: PathBuf,
@@ -74,6 +76,13 @@ pub(crate) enum Command {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Every pool's use in the Prometheus text format: capacity, allocated, free and largest free
+    /// block, in addresses, labelled `pool` and `network`.
+    Metrics {
+        /// Write to this file atomically (node_exporter's textfile collector) instead of stdout.
+        #[arg(long, value_name = "PATH")]
+        textfile: Option<PathBuf>,
     },
     /// Check the whole state file deeply (pages, checksums, counts, every allocation); prints `ok`
     /// or what is wrong (exit 1).

@@ -4,6 +4,7 @@
 
 mod args;
 mod failure;
+mod metrics;
 mod output;
 mod plan_cmd;
 mod state_cmd;

@@ -22,6 +22,7 @@ fn reads_only(command: &Command) -> bool {
             | Command::Reconcile { .. }
             | Command::Find { .. }
             | Command::Check
+            | Command::Metrics { .. }
             | Command::Pool(PoolCommand::List { .. } | PoolCommand::Show { .. })
     )
 }
@@ -78,6 +79,13 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Find { addr, owner, json } => find(store, addr, owner.as_deref(), json),
+        Command::Metrics { textfile } => {
+            let text = crate::metrics::exposition(&store.pools()?);
+            match textfile {
+                Some(path) => crate::metrics::write_atomically(&path, &text),
+                None => emit(None, &text),
+            }
+        }
         Command::Check => {
             let problems = store.check()?;
             if problems.is_empty() {

@@ -3,6 +3,7 @@
 mod engine;
 mod exit_codes;
 mod golden;
+mod metrics;
 mod state;
 mod zones;
 
