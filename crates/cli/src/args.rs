@@ -9,7 +9,7 @@ use ipnet::Ipv4Net;
 
 /// Plans and hands out IPv4 addresses for AI/GPU clusters and edge fleets.
 #[derive(Debug, Parser)]
-#[command(name = "ipam", version, about, propagate_version = true)]
+#[command(name = "ipam", version, propagate_version = true)]
 pub(crate) struct Cli {
     /// The state: a file (write commands create it if missing; read commands never do), or a
     /// PostgreSQL URL (`postgresql://user@host/db`, `postgresql:///db?host=/run/postgresql`).
@@ -83,6 +83,17 @@ pub(crate) enum Command {
         /// Write to this file atomically (node_exporter's textfile collector) instead of stdout.
         #[arg(long, value_name = "PATH")]
         textfile: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `source <(ipam completions bash)`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of ipam and every subcommand: `ipam man | man -l -`.
+    Man {
+        /// Write one page per command (`ipam.1`, `ipam-pool-add.1`, ...) into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Check the whole state file deeply (pages, checksums, counts, every allocation); prints `ok`
     /// or what is wrong (exit 1).

@@ -9,8 +9,11 @@ use ipam_store::PoolUse;
 
 use crate::failure::Failure;
 
-/// The gauge families, each with its help text and how to read it from a pool's use.
-const FAMILIES: [(&str, &str, fn(&PoolUse) -> u64); 4] = [
+/// A gauge family: its name, its help text, and how to read it from a pool's use.
+type Family = (&'static str, &'static str, fn(&PoolUse) -> u64);
+
+/// The gauge families.
+const FAMILIES: [Family; 4] = [
     (
         "ipam_pool_capacity_addresses",
         "Addresses the pool can hand out (reservations excluded; a container counts its children's).",

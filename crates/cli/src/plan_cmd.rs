@@ -39,10 +39,8 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
     if args.assign {
         ipam_plan::assign(&mut plan)?;
     }
-    if args.format != Format::Table {
-        for warning in &plan.summary.warnings {
-            eprintln!("warning: {warning}");
-        }
+    for warning in &plan.summary.warnings {
+        eprintln!("warning: {warning}");
     }
     match args.format {
         Format::Table if args.detail => emit(args.out.as_deref(), &render::table_detail(&plan)),

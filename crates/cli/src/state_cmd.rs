@@ -32,7 +32,9 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
     let mut store = opened.map_err(|e| Failure::from_store(e, Some(state)))?;
     let store = &mut store;
     match command {
-        Command::Plan(_) => unreachable!("`plan` does not open the state file"),
+        Command::Plan(_) | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("`plan`, `completions` and `man` do not open the state file")
+        }
         Command::Pool(command) => pool(store, command),
         Command::Alloc(args) => alloc(store, &args),
         Command::Release(args) => release(store, &args),

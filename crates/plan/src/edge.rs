@@ -277,10 +277,15 @@ pub(crate) fn devices(plan: &Plan) -> Vec<crate::model::NodeAssignment> {
     let sites =
         plan.aggregates.iter().filter(|a| a.role == Role::Site).filter_map(|a| a.scope.site.as_deref());
     for site in sites {
-        let family = plan
+        // The site's own segment first, then its second prefixes in the order they were added.
+        let mut family: Vec<&crate::Segment> = plan
             .segments
             .iter()
-            .filter(|s| s.role == Role::Site && (s.name == site || s.extends.as_deref() == Some(site)));
+            .filter(|s| s.role == Role::Site && (s.name == site || s.extends.as_deref() == Some(site)))
+            .collect();
+        let added =
+            |s: &crate::Segment| s.name.rsplit('-').next().and_then(|k| k.parse::<u64>().ok()).unwrap_or(0);
+        family.sort_by_key(|s| (s.name != site, added(s)));
         let mut k = 0u64;
         for s in family {
             for i in 0..s.planned {

@@ -67,6 +67,11 @@ pub enum Error {
         /// The first segment left without one.
         segment: String,
     },
+    /// A spec with no GPUs, no sites, no anycast endpoints and no counted roles.
+    #[error(
+        "nothing to plan: no GPUs, no [[site]], no [[anycast]] and no role with a count; give --gpus N or one of those"
+    )]
+    NothingToPlan,
     /// `growth` is not a finite number from 1 to 1024.
     #[error("growth: {growth} is invalid; it must be a number from 1.0 to 1024")]
     InvalidGrowth {

@@ -153,6 +153,13 @@ pub(crate) fn spec(spec: &Spec) -> Result<(), Error> {
             return Err(Error::DuplicateName { name: endpoint.name.clone() });
         }
     }
+    let roles = &spec.roles;
+    let counted = [&roles.frontend, &roles.storage, &roles.oob, &roles.monitoring, &roles.lb, &roles.anycast]
+        .iter()
+        .any(|r| r.count.is_some_and(|n| n > 0));
+    if spec.gpus == 0 && spec.sites.is_empty() && spec.anycast.is_empty() && !counted {
+        return Err(Error::NothingToPlan);
+    }
     Ok(())
 }
 

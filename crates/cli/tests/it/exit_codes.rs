@@ -55,6 +55,7 @@ fn bad_input_exits_one_with_one_line() {
             "`storage-su00`: the spec says vlan 121 but the previous plan has 122",
         ),
         (vec!["plan", "--gpus", "8", "--prune"], "--previous"),
+        (vec!["plan", "--gpus", "0"], "nothing to plan"),
     ];
     for (args, mentions) in cases {
         let out = ipam(&args);
@@ -63,9 +64,13 @@ fn bad_input_exits_one_with_one_line() {
         assert!(err.contains(mentions), "{args:?} should mention {mentions:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     }
-    // Our own errors are exactly one line.
-    let out = ipam(&["plan", &vlan]);
-    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // Every error is exactly one line, clap's included.
+    for args in
+        [&["plan", &vlan][..], &["plan", "--bogus"], &["alloc"], &["plan", "--gpus", "8", "--format", "xml"]]
+    {
+        let out = ipam(args);
+        assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
+    }
 }
 
 #[test]
@@ -73,7 +78,10 @@ fn a_public_base_warns_on_stderr_and_succeeds() {
     let dir = scratch("public");
     let path = dir.join("public.toml");
     std::fs::write(&path, "gpus = 64\nbase = \"8.0.0.0/16\"\n").unwrap();
-    let out = ipam(&["plan", path.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).starts_with("warning: base 8.0.0.0/16"));
+    for format in ["json", "table"] {
+        let out = ipam(&["plan", path.to_str().unwrap(), "--format", format]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stderr(&out).starts_with("warning: base 8.0.0.0/16"), "{format}");
+        assert!(!stdout(&out).contains("warning: "), "{format}: warnings go to stderr only");
+    }
 }

@@ -1,5 +1,6 @@
 //! The `ipam` binary, run as users run it.
 
+mod docs;
 mod engine;
 mod exit_codes;
 mod golden;

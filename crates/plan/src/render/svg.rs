@@ -25,7 +25,7 @@ const LONE_SITE_PANELS: usize = 8;
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(1024))?;
 /// let svg = ipam_plan::render::svg(&plan);
-/// assert!(svg.contains("backend-rail7 10.0.3.128/25"));
+/// assert!(svg.contains(">backend-rail7 10.0.14.0/23</text>"));
 /// assert!(svg.trim_end().ends_with("</svg>"));
 /// # Ok::<(), ipam_plan::Error>(())
 /// ```

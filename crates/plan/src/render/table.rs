@@ -12,8 +12,8 @@ const LISTED_PER_ROLE: usize = 4;
 
 /// The plan as a screen: one line per role aggregate with its per-SU pattern ("frontend
 /// 10.0.24.0/23, 4 segments: a /26 per SU, VLAN 100 in every SU"), the cluster-wide segments,
-/// anycast endpoints, switches by tier, totals per role, headroom, the per-1,000-GPU budget and
-/// warnings. It stays under 60 lines for 100,000 GPUs; [`table_detail`] lists everything.
+/// anycast endpoints, switches by tier, totals per role, headroom and the per-1,000-GPU budget
+/// (warnings are the caller's: `plan.summary.warnings`). It stays under 60 lines for 100,000 GPUs; [`table_detail`] lists everything.
 ///
 /// ```
 /// let plan = ipam_plan::plan(&ipam_plan::Spec::for_gpus(100_000))?;
@@ -112,7 +112,6 @@ pub fn table(plan: &Plan) -> String {
             thousands(interfaces as u64)
         );
     }
-    warnings(plan, &mut out);
     out
 }
 
@@ -226,7 +225,6 @@ pub fn table_detail(plan: &Plan) -> String {
             }
         }
     }
-    warnings(plan, &mut out);
     out
 }
 
@@ -433,11 +431,5 @@ fn totals(plan: &Plan, out: &mut String) {
                 b.note
             );
         }
-    }
-}
-
-fn warnings(plan: &Plan, out: &mut String) {
-    for w in &plan.summary.warnings {
-        let _ = writeln!(out, "\nwarning: {w}");
     }
 }

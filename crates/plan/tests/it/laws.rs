@@ -130,7 +130,9 @@ proptest! {
         prop_assert_eq!(plan.check(), Ok(()));
         let segments: HashMap<&str, &ipam_plan::Segment> = plan.segments.iter().map(|s| (s.name.as_str(), s)).collect();
         let mut held: HashMap<&str, u64> = HashMap::new();
-        for (n, node) in plan.assignments.as_ref().unwrap().iter().enumerate() {
+        // GPU nodes first, by position; edge devices follow, in their sites.
+        let nodes = plan.assignments.as_ref().unwrap().iter().filter(|n| n.scope.site.is_none());
+        for (n, node) in nodes.enumerate() {
             let su = (n as u64 / u64::from(spec.nodes_per_su)) as u32;
             prop_assert_eq!(node.scope.su, Some(su));
             for i in &node.interfaces {
