@@ -143,9 +143,9 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
                 exclusions: exclude,
                 policy,
                 parent,
-                container,
                 ..PoolDef::new(&name, cidr)
-            };
+            }
+            .container(container);
             store.add_pool(&def)?;
             note(&format!("pool {name} {cidr}: {} addresses to hand out", store.pool(&name)?.stats.capacity));
             Ok(())

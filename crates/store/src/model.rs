@@ -74,7 +74,8 @@ impl PoolDef {
         self
     }
 
-    /// Whether the pool is a container of child pools that hands out nothing itself.
+    /// Whether the pool is a container of child pools that hands out nothing itself (it then
+    /// reserves nothing either: no gateway, network or broadcast).
     ///
     /// ```
     /// let mut store = ipam_store::Store::open_in_memory()?;
@@ -85,6 +86,10 @@ impl PoolDef {
     /// ```
     pub fn container(mut self, yes: bool) -> PoolDef {
         self.container = yes;
+        if yes {
+            // Its children hold every address: a container reserves none of its own.
+            (self.gateway, self.network_broadcast) = (false, false);
+        }
         self
     }
 
