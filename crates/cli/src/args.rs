@@ -98,12 +98,16 @@ pub(crate) enum Command {
     /// Check the whole state file deeply (pages, checksums, counts, every allocation); prints `ok`
     /// or what is wrong (exit 1).
     Check,
-    /// Compare addresses seen in use (one per line, `#` comments) with a pool's records.
+    /// Compare addresses seen in use (one per line, `#` comments) with a pool's records, or with
+    /// every pool's (--all); names the owner of every recorded address that was not seen.
     Reconcile {
-        /// The pool.
-        pool: String,
-        /// The list of addresses seen (from an ARP table or a ping sweep).
-        seen: PathBuf,
+        /// POOL and SEEN (the list of addresses seen, from an ARP table or a ping sweep); with
+        /// --all, SEEN only.
+        #[arg(value_name = "POOL SEEN", num_args = 1..=2, required = true)]
+        targets: Vec<String>,
+        /// Check every pool, and list the seen addresses outside every pool.
+        #[arg(long)]
+        all: bool,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,

@@ -96,33 +96,72 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
             emit(None, &problems.iter().map(|p| format!("{p}\n")).collect::<String>())?;
             Err(Failure::Input(format!("{} problems found", problems.len())))
         }
-        Command::Reconcile { pool, seen, json } => {
-            let addresses = ipam_store::parse_seen(&read(&seen)?)
+        Command::Reconcile { targets, all, json } => {
+            let (pool, seen) = match (all, targets.as_slice()) {
+                (false, [pool, seen]) => (Some(pool.as_str()), Path::new(seen)),
+                (true, [seen]) => (None, Path::new(seen)),
+                (false, _) => return Err(Failure::Input("reconcile takes POOL SEEN (or --all SEEN)".into())),
+                (true, _) => return Err(Failure::Input("reconcile --all takes SEEN only".into())),
+            };
+            let addresses = ipam_store::parse_seen(&read(seen)?)
                 .map_err(|e| Failure::Input(format!("{}: {e}", seen.display())))?;
-            let report = store.reconcile(&pool, &addresses)?;
+            let Some(pool) = pool else {
+                let report = store.reconcile_all(&addresses)?;
+                if json {
+                    return emit(None, &to_json(&report));
+                }
+                let mut out = String::new();
+                for (pool, r) in &report.pools {
+                    if !(r.unrecorded.is_empty() && r.unseen_held.is_empty()) {
+                        out.push_str(&reconcile_text(pool, r));
+                        out.push('\n');
+                    }
+                }
+                let _ = writeln!(out, "seen outside every pool: {}", report.outside.len());
+                out.push_str(&range_lines(&report.outside));
+                return emit(None, &out);
+            };
+            let report = store.reconcile(pool, &addresses)?;
             if json {
                 return emit(None, &to_json(&report));
             }
-            let mut out = format!(
-                "seen {} in {pool}, recorded {}, seen outside the pool {}\n",
-                report.seen, report.recorded, report.outside
-            );
-            for (title, ranges) in [
-                ("in use but not recorded (conflicts waiting to happen)", &report.unrecorded),
-                ("recorded but not seen (possible leaks; nothing was freed)", &report.unseen),
-            ] {
-                let _ = writeln!(out, "\n{title}: {}", ranges.len());
-                for r in ranges {
-                    let _ = if r.start() == r.end() {
-                        writeln!(out, "  {}", r.start())
-                    } else {
-                        writeln!(out, "  {}-{}", r.start(), r.end())
-                    };
-                }
-            }
-            emit(None, &out)
+            emit(None, &reconcile_text(pool, &report))
         }
     }
+}
+
+/// A pool's reconcile report for people: counts, the conflicts, and each allocation not seen
+/// with its owner.
+fn reconcile_text(pool: &str, report: &ipam_store::Reconcile) -> String {
+    let mut out = format!(
+        "seen {} in {pool}, recorded {}, seen outside the pool {}\n",
+        report.seen, report.recorded, report.outside
+    );
+    let _ =
+        writeln!(out, "\nin use but not recorded (conflicts waiting to happen): {}", report.unrecorded.len());
+    out.push_str(&range_lines(&report.unrecorded));
+    let _ = writeln!(
+        out,
+        "\nrecorded but not seen (possible leaks; nothing was freed): {}",
+        report.unseen_held.len()
+    );
+    for a in &report.unseen_held {
+        let _ = writeln!(out, "  {a} {}", a.owner.as_deref().unwrap_or("(no owner)"));
+    }
+    out
+}
+
+/// Ranges of addresses, one per line: `A` or `A-B`.
+fn range_lines(ranges: &[std::ops::RangeInclusive<std::net::Ipv4Addr>]) -> String {
+    let mut out = String::new();
+    for r in ranges {
+        let _ = if r.start() == r.end() {
+            writeln!(out, "  {}", r.start())
+        } else {
+            writeln!(out, "  {}-{}", r.start(), r.end())
+        };
+    }
+    out
 }
 
 fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {

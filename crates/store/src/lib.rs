@@ -70,7 +70,7 @@ pub use find::{Found, Held};
 pub use location::{is_postgres_url, redacted};
 pub use model::{Allocation, PoolDef, PoolInfo, PoolUse, Release, Request, Shape};
 pub use ops::Claim;
-pub use reconcile::{Reconcile, parse_seen};
+pub use reconcile::{Reconcile, ReconcileAll, parse_seen};
 pub use store::Store;
 
 /// An error for data that does not check out.

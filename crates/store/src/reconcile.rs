@@ -7,8 +7,9 @@ use roaring::RoaringBitmap;
 use serde::Serialize;
 
 use crate::Error;
-use crate::model::CHILD_PREFIX;
+use crate::model::{Allocation, CHILD_PREFIX};
 use crate::ops::counted_allocations;
+use crate::rows::Rows;
 use crate::state::PoolState;
 use crate::store::Store;
 
@@ -36,8 +37,34 @@ pub struct Reconcile {
     pub unrecorded: Vec<RangeInclusive<Ipv4Addr>>,
     /// Recorded but not seen, as ranges: possible leaks (never freed automatically).
     pub unseen: Vec<RangeInclusive<Ipv4Addr>>,
+    /// The allocations with an address that was not seen, with their owners: who to ask.
+    pub unseen_held: Vec<Allocation>,
     /// Seen addresses outside the pool.
     pub outside: u64,
+}
+
+/// [`Store::reconcile_all`]: every pool's report, and what was seen outside every pool.
+///
+/// ```
+/// use ipam_store::{PoolDef, Request, Store};
+///
+/// let mut store = Store::open_in_memory()?;
+/// store.add_pool(&PoolDef::new("a", "10.9.0.0/24".parse()?))?;
+/// store.add_pool(&PoolDef::new("b", "10.8.0.0/24".parse()?))?;
+/// store.allocate("b", Request::Next, Some("node-1"))?;
+/// let seen = ipam_store::parse_seen("10.9.0.7\n192.168.1.1\n")?;
+/// let all = store.reconcile_all(&seen)?;
+/// assert_eq!(all.pools.len(), 2);
+/// assert_eq!(all.pools[1].1.unseen_held[0].owner.as_deref(), Some("node-1"));
+/// assert_eq!(all.outside, vec!["192.168.1.1".parse()?..="192.168.1.1".parse()?]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReconcileAll {
+    /// Each pool's report, by pool name.
+    pub pools: Vec<(String, Reconcile)>,
+    /// Seen addresses inside no pool at all, as ranges.
+    pub outside: Vec<RangeInclusive<Ipv4Addr>>,
 }
 
 impl Store {
@@ -53,32 +80,59 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reconcile(&self, pool: &str, seen: &[Ipv4Addr]) -> Result<Reconcile, Error> {
-        let (net, alloc, allocations) = self.read(|conn| {
-            let mut state = PoolState::load(conn, pool)?;
-            let allocations = counted_allocations(conn, &state.row)?;
-            Ok((state.row.def.cidr, state.whole(conn)?, allocations))
-        })?;
-        let mut recorded = RoaringBitmap::new();
-        for a in allocations {
-            if !a.owner.as_deref().is_some_and(|o| o.starts_with(CHILD_PREFIX)) {
-                recorded.insert_range(u32::from(a.first)..=u32::from(a.last));
+        self.read(|conn| report(conn, pool, seen))
+    }
+
+    /// [`Store::reconcile`] for every pool at once (from one snapshot), and the seen addresses
+    /// that are inside no pool. An address in a child pool is the child's to report.
+    pub fn reconcile_all(&self, seen: &[Ipv4Addr]) -> Result<ReconcileAll, Error> {
+        self.read(|conn| {
+            let rows = crate::rows::all_pools(conn)?;
+            let mut covered = RoaringBitmap::new();
+            let mut pools = Vec::with_capacity(rows.len());
+            for row in &rows {
+                covered.insert_range(u32::from(row.def.cidr.network())..=u32::from(row.def.cidr.broadcast()));
+                pools.push((row.def.name.clone(), report(conn, &row.def.name, seen)?));
             }
-        }
-        let inside: RoaringBitmap = seen
-            .iter()
-            .filter(|a| net.contains(*a) && !alloc.is_reserved(**a))
-            .map(|&a| u32::from(a))
-            .collect();
-        let seen_inside =
-            seen.iter().filter(|a| net.contains(*a)).map(|&a| u32::from(a)).collect::<RoaringBitmap>();
-        Ok(Reconcile {
-            seen: seen_inside.len(),
-            recorded: recorded.len(),
-            unrecorded: ranges(&(&inside - &recorded)),
-            unseen: ranges(&(&recorded - &seen_inside)),
-            outside: seen.iter().filter(|a| !net.contains(*a)).count() as u64,
+            let seen: RoaringBitmap = seen.iter().map(|&a| u32::from(a)).collect();
+            Ok(ReconcileAll { pools, outside: ranges(&(&seen - &covered)) })
         })
     }
+}
+
+/// One pool's report, in a read transaction.
+fn report(conn: &dyn Rows, pool: &str, seen: &[Ipv4Addr]) -> Result<Reconcile, Error> {
+    let mut state = PoolState::load(conn, pool)?;
+    let allocations = counted_allocations(conn, &state.row)?;
+    let (net, alloc) = (state.row.def.cidr, state.whole(conn)?);
+    let (mut recorded, mut delegated) = (RoaringBitmap::new(), RoaringBitmap::new());
+    for a in &allocations {
+        let range = u32::from(a.first)..=u32::from(a.last);
+        if a.owner.as_deref().is_some_and(|o| o.starts_with(CHILD_PREFIX)) {
+            delegated.insert_range(range);
+        } else {
+            recorded.insert_range(range);
+        }
+    }
+    let seen_inside =
+        seen.iter().filter(|a| net.contains(*a)).map(|&a| u32::from(a)).collect::<RoaringBitmap>();
+    // What a child pool holds is the child's to report.
+    let inside: RoaringBitmap =
+        seen.iter().filter(|a| net.contains(*a) && !alloc.is_reserved(**a)).map(|&a| u32::from(a)).collect();
+    let unseen = &recorded - &seen_inside;
+    let unseen_held = allocations
+        .into_iter()
+        .filter(|a| !a.owner.as_deref().is_some_and(|o| o.starts_with(CHILD_PREFIX)))
+        .filter(|a| unseen.range_cardinality(u32::from(a.first)..=u32::from(a.last)) > 0)
+        .collect();
+    Ok(Reconcile {
+        seen: seen_inside.len(),
+        recorded: recorded.len(),
+        unrecorded: ranges(&(&(&inside - &recorded) - &delegated)),
+        unseen: ranges(&unseen),
+        unseen_held,
+        outside: seen.iter().filter(|a| !net.contains(*a)).count() as u64,
+    })
 }
 
 /// Reads a list of addresses, one per line; blank lines and `#` comments are skipped.

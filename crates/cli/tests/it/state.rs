@@ -252,3 +252,28 @@ fn eight_processes_share_one_pool_to_exhaustion() {
     assert_eq!(all.len(), capacity, "every address handed out exactly once");
     assert_eq!(consistent(&state, "p").len(), capacity);
 }
+
+#[test]
+fn reconcile_names_owners_and_checks_every_pool() {
+    let dir = scratch("state-reconcile");
+    let state = dir.join("ipam.db");
+    ok(&state, &["pool", "add", "lab", "10.9.0.0/24"]);
+    ok(&state, &["pool", "add", "cams", "10.8.0.0/24"]);
+    ok(&state, &["alloc", "lab", "--owner", "node-1"]);
+    ok(&state, &["alloc", "cams", "--owner", "cam-7"]);
+    let seen = dir.join("seen.txt");
+    std::fs::write(&seen, "10.9.0.50\n192.168.1.1\n").unwrap();
+    let one = ok(&state, &["reconcile", "lab", seen.to_str().unwrap()]);
+    assert!(
+        one.contains("recorded but not seen (possible leaks; nothing was freed): 1\n  10.9.0.1 node-1\n"),
+        "{one}"
+    );
+    let all = ok(&state, &["reconcile", "--all", seen.to_str().unwrap()]);
+    assert!(all.contains("10.8.0.1 cam-7") && all.contains("10.9.0.50"), "{all}");
+    assert!(all.ends_with("seen outside every pool: 1\n  192.168.1.1\n"), "{all}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&state, &["reconcile", "--all", seen.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(json["pools"].as_array().unwrap().len(), 2);
+    let bad = run(&state, &["reconcile", "--all", "lab", seen.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+}

@@ -167,3 +167,29 @@ pub(crate) fn applying_a_plan_creates_its_pools_once(b: &Backend) {
     assert!(matches!(other.apply(&plan), Err(Error::Apply { .. })));
     assert_eq!(other.pools().unwrap().len(), 1);
 }
+
+pub(crate) fn reconcile_names_owners_and_all_pools_at_once(b: &Backend) {
+    let mut store = b.fresh();
+    store
+        .add_pool(&PoolDef { network_broadcast: false, ..PoolDef::new("dc", "10.9.0.0/24".parse().unwrap()) })
+        .unwrap();
+    store
+        .add_pool(&PoolDef {
+            parent: Some("dc".into()),
+            ..PoolDef::new("rack", "10.9.0.128/25".parse().unwrap())
+        })
+        .unwrap();
+    store.allocate("dc", Request::Addr("10.9.0.5".parse().unwrap()), Some("node-1")).unwrap();
+    store.allocate("rack", Request::Next, Some("node-2")).unwrap();
+    let seen = ipam_store::parse_seen("10.9.0.50\n10.9.0.200\n192.168.1.1\n").unwrap();
+    let dc = store.reconcile("dc", &seen).unwrap();
+    // 10.9.0.200 is in the rack's block: the rack's to report, not dc's.
+    assert_eq!(dc.unrecorded, vec!["10.9.0.50".parse().unwrap()..="10.9.0.50".parse().unwrap()]);
+    assert_eq!(dc.unseen_held.len(), 1);
+    assert_eq!(dc.unseen_held[0].owner.as_deref(), Some("node-1"));
+    let all = store.reconcile_all(&seen).unwrap();
+    let rack = &all.pools.iter().find(|(name, _)| name == "rack").unwrap().1;
+    assert_eq!(rack.unrecorded, vec!["10.9.0.200".parse().unwrap()..="10.9.0.200".parse().unwrap()]);
+    assert_eq!(rack.unseen_held[0].owner.as_deref(), Some("node-2"));
+    assert_eq!(all.outside, vec!["192.168.1.1".parse().unwrap()..="192.168.1.1".parse().unwrap()]);
+}

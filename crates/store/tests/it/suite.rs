@@ -14,6 +14,7 @@ on_every_backend! {
     pools::a_failed_allocation_leaves_file_and_memory_as_they_were,
     pools::another_connection_sees_changes_and_the_cache_follows,
     pools::reconcile_finds_conflicts_and_leaks,
+    pools::reconcile_names_owners_and_all_pools_at_once,
     pools::applying_a_plan_creates_its_pools_once,
     apply::aggregates_are_containers_counting_their_children,
     apply::an_assigned_plan_is_recorded_with_interface_owners,
