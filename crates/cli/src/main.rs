@@ -8,6 +8,7 @@ mod failure;
 mod metrics;
 mod output;
 mod plan_cmd;
+mod pool_show;
 mod state_cmd;
 
 use std::process::ExitCode;

@@ -3,14 +3,13 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use ipam_store::{Allocation, Claim, Export, PoolDef, PoolInfo, Release, Request, Shape, Store};
+use ipam_store::{Allocation, Claim, Export, PoolDef, Release, Request, Shape, Store};
 
 use crate::args::{AllocArgs, Command, ExportFormat, PoolCommand, ReleaseArgs, Target};
 use crate::failure::Failure;
 use crate::output::{deliver, emit, note, read};
 
 /// The largest free blocks `pool show` lists in its table (JSON lists them all).
-const FREE_BLOCKS_SHOWN: usize = 32;
 
 /// Whether a command only reads: it then opens the file read-only (never waiting for a writer,
 /// never creating a file, working on a read-only mount).
@@ -204,7 +203,7 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
                     "{:<20}  {:<18}  {:<12}  {:<12}  {:>12}  {:>12}  {:>5.1}%  {}",
                     p.def.name,
                     p.def.cidr.to_string(),
-                    policy_column(&p.def),
+                    crate::pool_show::policy(&p.def),
                     p.def.parent.as_deref().unwrap_or("-"),
                     p.allocated,
                     p.capacity,
@@ -217,13 +216,9 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
         PoolCommand::Show { name, json } => {
             let (info, free) = store.pool_and_free_blocks(&name)?;
             if json {
-                let value = serde_json::json!({ "pool": info, "free_blocks": free });
-                return emit(
-                    None,
-                    &format!("{}\n", serde_json::to_string_pretty(&value).expect("serializable")),
-                );
+                return emit(None, &to_json(&crate::pool_show::json(&info, &free)));
             }
-            emit(None, &show(&info, &free))
+            emit(None, &crate::pool_show::text(&info, &free))
         }
         PoolCommand::Remove { name, force } => {
             store.remove_pool(&name, force)?;
@@ -231,72 +226,6 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-/// A pool's policy as listed: a container hands out nothing, so it has none.
-fn policy_column(def: &PoolDef) -> String {
-    if def.container { "container".to_owned() } else { def.policy.to_string() }
-}
-
-fn show(info: &PoolInfo, free: &[ipnet::Ipv4Net]) -> String {
-    let (d, s) = (&info.def, &info.stats);
-    let mut out = String::new();
-    let _ = writeln!(out, "pool        {}\nnetwork     {}\npolicy      {}", d.name, d.cidr, policy_column(d));
-    let _ = writeln!(out, "parent      {}", d.parent.as_deref().unwrap_or("-"));
-    let reserved: Vec<String> = [(d.network_broadcast, "network+broadcast"), (d.gateway, "gateway")]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, what)| what.to_owned())
-        .chain(d.exclusions.iter().map(|e| e.to_string()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "reserved    {}",
-        if reserved.is_empty() { "-".to_owned() } else { reserved.join(", ") }
-    );
-    if d.container {
-        // The counts are its children's; its own free blocks are the space no child holds yet.
-        let _ = writeln!(
-            out,
-            "allocated   {} of {} ({:.1}%) in its child pools",
-            s.allocated,
-            s.capacity,
-            s.utilization() * 100.0
-        );
-        let _ = writeln!(out, "free        {} in its child pools", s.free);
-    } else {
-        let _ = writeln!(
-            out,
-            "allocated   {} of {} ({:.1}%) in {} allocations",
-            s.allocated,
-            s.capacity,
-            s.utilization() * 100.0,
-            info.allocations
-        );
-        let _ = writeln!(
-            out,
-            "free        {} in {} blocks (fragmentation {:.2})",
-            s.free,
-            s.free_cidrs,
-            s.fragmentation()
-        );
-    }
-    let _ = writeln!(out, "largest     {}", s.largest_free_block.map_or("-".to_owned(), |l| format!("/{l}")));
-    let _ = writeln!(out, "cursor      {}", info.cursor);
-    let _ = writeln!(
-        out,
-        "\n{}{}",
-        if d.container { "unassigned blocks (room for new child pools)" } else { "free blocks" },
-        if free.len() > FREE_BLOCKS_SHOWN {
-            format!(" (first {FREE_BLOCKS_SHOWN} of {}; --json lists all)", free.len())
-        } else {
-            String::new()
-        }
-    );
-    for block in free.iter().take(FREE_BLOCKS_SHOWN) {
-        let _ = writeln!(out, "  {block}");
-    }
-    out
 }
 
 fn alloc(store: &mut Store, args: &AllocArgs) -> Result<(), Failure> {

@@ -286,7 +286,8 @@ pub struct PoolInfo {
 pub struct PoolUse {
     /// How it is set up.
     pub def: PoolDef,
-    /// Where the RoundRobin policy continues.
+    /// Where the RoundRobin policy continues (`round_robin_cursor` in JSON).
+    #[serde(rename = "round_robin_cursor")]
     pub cursor: Ipv4Addr,
     /// Allocations recorded.
     pub allocations: u64,
@@ -296,8 +297,17 @@ pub struct PoolUse {
     pub allocated: u64,
     /// Addresses still free.
     pub free: u64,
-    /// Prefix length of the largest aligned free block, if any.
+    /// Prefix length of the largest aligned free block, if any (`"/26"` in JSON).
+    #[serde(serialize_with = "prefix_text")]
     pub largest_free_block: Option<u8>,
+}
+
+/// A prefix length as people write it: `"/26"`.
+fn prefix_text<S: serde::Serializer>(len: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+    match len {
+        Some(len) => s.serialize_str(&format!("/{len}")),
+        None => s.serialize_none(),
+    }
 }
 
 impl PoolUse {

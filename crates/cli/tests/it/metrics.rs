@@ -85,7 +85,8 @@ fn metrics_parse_and_match_pool_list() {
         ] {
             assert_eq!(value(metric, name), p[field].as_u64().unwrap(), "{metric} {name}");
         }
-        let largest = p["largest_free_block"].as_u64().map_or(0, |len| 1u64 << (32 - len));
+        let len = p["largest_free_block"].as_str().map(|l| l.trim_start_matches('/').parse::<u32>().unwrap());
+        let largest = len.map_or(0, |len| 1u64 << (32 - len));
         assert_eq!(value("ipam_pool_largest_free_block_addresses", name), largest, "{name}");
     }
     assert_eq!(value("ipam_pool_allocated_addresses", "edge"), 1, "a container counts its children's");

@@ -78,7 +78,13 @@ fn a_session() {
     let listed: serde_json::Value = serde_json::from_str(&ok(&state, &["pool", "list", "--json"])).unwrap();
     assert_eq!(listed[0]["allocated"], 1);
     assert_eq!(listed[0]["free"], 237);
-    assert!(ok(&state, &["pool", "show", "nodes"]).contains("largest     /26"));
+    let shown = ok(&state, &["pool", "show", "nodes"]);
+    assert!(shown.contains("largest     10.20.0.128/26 (64 addresses); 173 free outside it\n"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&state, &["pool", "show", "nodes", "--json"])).unwrap();
+    assert_eq!(json["largest_free_block"], "10.20.0.128/26");
+    assert_eq!(json["free_blocks_by_prefix"]["/26"], 1);
+    assert_eq!(listed[0]["largest_free_block"], "/26");
     // Export, then import into a fresh file: the same state.
     let export = ok(&state, &["export"]);
     let file = dir.join("export.json");
