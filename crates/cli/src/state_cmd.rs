@@ -9,8 +9,6 @@ use crate::args::{AllocArgs, Command, ExportFormat, PoolCommand, ReleaseArgs, Ta
 use crate::failure::Failure;
 use crate::output::{deliver, emit, note, read};
 
-/// The largest free blocks `pool show` lists in its table (JSON lists them all).
-
 /// Whether a command only reads: it then opens the file read-only (never waiting for a writer,
 /// never creating a file, working on a read-only mount).
 fn reads_only(command: &Command) -> bool {
