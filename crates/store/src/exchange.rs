@@ -16,7 +16,7 @@ use crate::rows::{self, Rows};
 use crate::store::{Store, add_pool_in};
 
 /// The format version of [`Export`].
-pub(crate) const EXPORT_VERSION: u32 = 1;
+pub(crate) const EXPORT_VERSION: u32 = 2;
 
 /// The whole state: every pool with its definition, cursor and allocations.
 ///
@@ -66,7 +66,7 @@ impl Export {
     ///
     /// ```
     /// let store = ipam_store::Store::open_in_memory()?;
-    /// assert!(store.export()?.to_json().contains("\"ipam_state\": 1"));
+    /// assert!(store.export()?.to_json().contains("\"ipam_state\": 2"));
     /// # Ok::<(), ipam_store::Error>(())
     /// ```
     pub fn to_json(&self) -> String {
@@ -83,9 +83,13 @@ impl Export {
     pub fn from_json(text: &str) -> Result<Export, Error> {
         let export: Export =
             serde_json::from_str(text).map_err(|e| Error::Import { reason: e.to_string() })?;
-        if export.ipam_state != EXPORT_VERSION {
+        // Version 1 wrote creation times as seconds since the epoch; both read the same.
+        if !(1..=EXPORT_VERSION).contains(&export.ipam_state) {
             return Err(Error::Import {
-                reason: format!("format version {} is not {EXPORT_VERSION}", export.ipam_state),
+                reason: format!(
+                    "format version {} is not one this ipam reads (1 to {EXPORT_VERSION})",
+                    export.ipam_state
+                ),
             });
         }
         Ok(export)
@@ -108,7 +112,8 @@ impl Export {
                 } else {
                     owner.to_owned()
                 };
-                let _ = writeln!(out, "{},{a},{},{owner},{}", pool.def.name, a.shape.as_str(), a.created);
+                let created = crate::time::rfc3339(a.created);
+                let _ = writeln!(out, "{},{a},{},{owner},{created}", pool.def.name, a.shape.as_str());
             }
         }
         out

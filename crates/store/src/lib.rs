@@ -61,6 +61,7 @@ mod schema;
 mod sqlite_rows;
 mod state;
 mod store;
+mod time;
 mod v1;
 
 pub use apply::Applied;

@@ -204,7 +204,8 @@ pub struct Allocation {
     pub shape: Shape,
     /// Who holds it (hostname, MAC, pod id), if recorded.
     pub owner: Option<String>,
-    /// When it was made, in seconds since the Unix epoch.
+    /// When it was made, in seconds since the Unix epoch (RFC 3339 in JSON, which reads either).
+    #[serde(with = "crate::time::created")]
     pub created: u64,
 }
 

@@ -51,11 +51,12 @@ pub(crate) fn hostile_imports_are_refused_whole(b: &crate::backend::Backend) {
     store.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
     store.allocate("lab", Request::Next, Some("a")).unwrap();
     let good = store.export().unwrap().to_json();
-    let breakages: [(&str, &str); 5] = [
+    let breakages: [(&str, &str); 6] = [
         ("\"first\": \"10.9.0.1\"", "\"first\": \"10.10.0.1\""),
         ("\"last\": \"10.9.0.1\"", "\"last\": \"10.9.0.0\""),
         ("\"name\": \"lab\"", "\"name\": \"../lab\""),
-        ("\"ipam_state\": 1", "\"ipam_state\": 2"),
+        ("\"ipam_state\": 2", "\"ipam_state\": 3"),
+        ("\"created\": \"", "\"created\": \"19"),
         ("\"owner\": \"a\"", "\"owner\": \"a\", \"extra\": 1"),
     ];
     for (from, to) in breakages {
@@ -66,7 +67,7 @@ pub(crate) fn hostile_imports_are_refused_whole(b: &crate::backend::Backend) {
         assert!(result.is_err(), "{to} was imported");
         assert!(empty.pools().unwrap().is_empty(), "{to}: half imported");
     }
-    for text in ["", "null", "[]", "{\"ipam_state\": 1}", "\u{feff}{}", "\0"] {
+    for text in ["", "null", "[]", "{\"ipam_state\": 2}", "\u{feff}{}", "\0"] {
         assert!(Export::from_json(text).is_err(), "{text:?}");
     }
 }
@@ -154,4 +155,23 @@ pub(crate) fn imports_are_checked_as_the_allocator_checks(b: &crate::backend::Ba
         assert!(err.to_string().contains(expected), "{err} should say {expected}");
         assert!(store.pools().unwrap().is_empty(), "half imported: {err}");
     }
+}
+
+/// Format version 1 (creation times as seconds since the epoch) still imports, and exports as
+/// version 2 with RFC 3339 times.
+#[test]
+fn a_version_1_export_imports_and_times_read_as_rfc_3339() {
+    let v1 = r#"{"ipam_state": 1, "pools": [{"def": {"name": "lab", "cidr": "10.9.0.0/24",
+        "gateway": false, "network_broadcast": true, "exclusions": [], "policy": "first-fit",
+        "parent": null}, "cursor": "10.9.0.0", "allocations": [{"first": "10.9.0.5",
+        "last": "10.9.0.5", "shape": "addr", "owner": "a", "created": 1796204592}]}]}"#;
+    let mut store = Store::open_in_memory().unwrap();
+    store.import(&Export::from_json(v1).unwrap()).unwrap();
+    let json = store.export().unwrap().to_json();
+    assert!(
+        json.contains("\"ipam_state\": 2") && json.contains("\"created\": \"2026-12-02T09:43:12Z\""),
+        "{json}"
+    );
+    assert_eq!(store.allocations("lab").unwrap()[0].created, 1_796_204_592);
+    assert!(store.export().unwrap().to_csv().ends_with(",2026-12-02T09:43:12Z\n"));
 }
