@@ -64,6 +64,10 @@ pub(crate) enum Command {
     Import {
         /// The export file.
         file: PathBuf,
+        /// Add allocations to pools that exist with the same definition (skipping ones recorded
+        /// already) instead of refusing them.
+        #[arg(long)]
+        merge: bool,
     },
     /// Which pool and allocation hold an address (exit 1 if none), or what an owner holds.
     Find {

@@ -70,10 +70,14 @@ pub(crate) fn run(state: &Path, command: Command) -> Result<(), Failure> {
             let export = store.export()?;
             emit(None, &if format == ExportFormat::Json { export.to_json() } else { export.to_csv() })
         }
-        Command::Import { file } => {
+        Command::Import { file, merge } => {
             let export = Export::from_json(&read(&file)?)
                 .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?;
-            store.import(&export)?;
+            if merge {
+                store.import_merging(&export)?
+            } else {
+                store.import(&export)?
+            }
             note(&format!("imported {} pools", export.pools.len()));
             Ok(())
         }

@@ -161,15 +161,41 @@ impl Store {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn import(&mut self, export: &Export) -> Result<(), Error> {
-        self.write(|tx, touched| import_in(tx, touched, export))
+        self.write(|tx, touched| import_in(tx, touched, export, false))
+    }
+
+    /// [`Store::import`] into a state that may hold some of the pools already: a pool that
+    /// exists with the same definition gets the export's allocations added (one recorded already,
+    /// exactly so, is skipped), a missing pool is created. All or nothing: a pool defined
+    /// otherwise, an owner holding something else, or an address taken is an error naming it.
+    ///
+    /// ```
+    /// use ipam_store::{PoolDef, Request, Store};
+    ///
+    /// let mut a = Store::open_in_memory()?;
+    /// a.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+    /// a.allocate("lab", Request::Next, Some("node-1"))?;
+    /// let mut b = Store::open_in_memory()?;
+    /// b.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse()?))?;
+    /// b.allocate("lab", Request::Addr("10.9.0.9".parse()?), Some("node-9"))?;
+    /// b.import_merging(&a.export()?)?;
+    /// assert_eq!(b.allocations("lab")?.len(), 2);
+    /// b.import_merging(&a.export()?)?; // again: nothing new
+    /// assert_eq!(b.allocations("lab")?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn import_merging(&mut self, export: &Export) -> Result<(), Error> {
+        self.write(|tx, touched| import_in(tx, touched, export, true))
     }
 }
 
-/// Import inside a write transaction (also the upgrade of an old file).
+/// Import inside a write transaction (also the upgrade of an old file); `merge` adds to pools
+/// that exist with the same definition.
 pub(crate) fn import_in(
     tx: &dyn Rows,
     touched: &mut crate::store::Touched,
     export: &Export,
+    merge: bool,
 ) -> Result<(), Error> {
     {
         let order = parents_first(export)?;
@@ -213,12 +239,42 @@ pub(crate) fn import_in(
         }
         {
             for p in &order {
-                let created = child_blocks.get(&p.def.name).copied().unwrap_or(0);
-                add_pool_in(tx, touched, &p.def, created)?;
+                let existing = if merge { rows::pool_by_name(tx, &p.def.name)? } else { None };
+                let held: HashMap<Ipv4Addr, Allocation> = match &existing {
+                    Some(row) if row.def != p.def => {
+                        return Err(import(format!(
+                            "pool `{}` exists as {} with other settings; it cannot take this export's allocations",
+                            p.def.name, row.def.cidr
+                        )));
+                    }
+                    Some(row) => counted_allocations(tx, row)?.into_iter().map(|a| (a.first, a)).collect(),
+                    None => {
+                        let created = child_blocks.get(&p.def.name).copied().unwrap_or(0);
+                        add_pool_in(tx, touched, &p.def, created)?;
+                        HashMap::new()
+                    }
+                };
+                let held_by: HashMap<&str, &Allocation> =
+                    held.values().filter_map(|h| Some((h.owner.as_deref()?, h))).collect();
                 let state = touched.pool(tx, &p.def.name)?;
                 let mut owners: HashSet<&str> = HashSet::new();
                 for (i, a) in p.allocations.iter().enumerate() {
                     let at = || format!("pool `{}`, allocation {} ({a})", p.def.name, i + 1);
+                    if held
+                        .get(&a.first)
+                        .is_some_and(|h| (h.last, h.shape, &h.owner) == (a.last, a.shape, &a.owner))
+                    {
+                        continue; // recorded already, exactly so
+                    }
+                    if let Some(o) = a.owner.as_deref()
+                        && let Some(h) = held_by.get(o)
+                    {
+                        return Err(import(format!(
+                            "{}: owner `{}` holds {h} in this pool already",
+                            at(),
+                            crate::excerpt(o)
+                        )));
+                    }
                     match a.owner.as_deref() {
                         Some(o) if o.starts_with(CHILD_PREFIX) => continue,
                         _ if p.def.container => {
@@ -258,7 +314,9 @@ pub(crate) fn import_in(
                         p.def.name, p.cursor, p.def.cidr
                     )));
                 }
-                state.set_cursor(p.cursor);
+                if existing.is_none() {
+                    state.set_cursor(p.cursor); // a pool merged into keeps its own
+                }
             }
             Ok(())
         }

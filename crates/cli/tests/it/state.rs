@@ -92,6 +92,10 @@ fn a_session() {
     let copy = dir.join("copy.db");
     ok(&copy, &["import", file.to_str().unwrap()]);
     assert_eq!(ok(&copy, &["export"]), export);
+    // Again: refused as it stands, and with --merge nothing is new.
+    assert_eq!(run(&copy, &["import", file.to_str().unwrap()]).status.code(), Some(1));
+    ok(&copy, &["import", "--merge", file.to_str().unwrap()]);
+    assert_eq!(ok(&copy, &["export"]), export);
     // The environment names the state file too.
     let out = Command::new(env!("CARGO_BIN_EXE_ipam"))
         .args(["list", "nodes"])

@@ -175,3 +175,38 @@ fn a_version_1_export_imports_and_times_read_as_rfc_3339() {
     assert_eq!(store.allocations("lab").unwrap()[0].created, 1_796_204_592);
     assert!(store.export().unwrap().to_csv().ends_with(",2026-12-02T09:43:12Z\n"));
 }
+
+pub(crate) fn merging_adds_to_pools_of_the_same_definition_all_or_nothing(b: &crate::backend::Backend) {
+    let mut from = b.fresh();
+    from.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
+    from.add_pool(&PoolDef::new("new", "10.7.0.0/24".parse().unwrap())).unwrap();
+    from.allocate("lab", Request::Next, Some("node-1")).unwrap();
+    from.allocate("new", Request::Next, Some("cam-1")).unwrap();
+    let export = from.export().unwrap();
+
+    let mut into = b.fresh();
+    into.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
+    into.allocate("lab", Request::Addr("10.9.0.9".parse().unwrap()), Some("node-9")).unwrap();
+    assert!(into.import(&export).is_err(), "a plain import refuses an existing pool");
+    into.import_merging(&export).unwrap();
+    assert_eq!(into.allocations("lab").unwrap().len(), 2);
+    assert_eq!(into.allocations("new").unwrap().len(), 1);
+    into.import_merging(&export).unwrap();
+    assert_eq!(into.allocations("lab").unwrap().len(), 2, "merging again adds nothing");
+
+    // An owner holding something else, an address taken, a pool defined otherwise: refused whole.
+    let mut other = b.fresh();
+    other.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
+    other.allocate("lab", Request::Addr("10.9.0.20".parse().unwrap()), Some("node-1")).unwrap();
+    let err = other.import_merging(&export).unwrap_err();
+    assert!(err.to_string().contains("node-1"), "{err}");
+    assert!(other.pools().unwrap().len() == 1, "nothing half-merged");
+    let mut taken = b.fresh();
+    taken.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap())).unwrap();
+    taken.allocate("lab", Request::Next, Some("someone")).unwrap();
+    assert!(taken.import_merging(&export).is_err());
+    let mut wider = b.fresh();
+    wider.add_pool(&PoolDef::new("lab", "10.9.0.0/24".parse().unwrap()).gateway(true)).unwrap();
+    let err = wider.import_merging(&export).unwrap_err();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}

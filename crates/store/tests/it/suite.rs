@@ -22,6 +22,7 @@ on_every_backend! {
     apply::a_plan_that_moves_something_is_refused_whole,
     round_trip::hostile_imports_are_refused_whole,
     round_trip::imports_are_checked_as_the_allocator_checks,
+    round_trip::merging_adds_to_pools_of_the_same_definition_all_or_nothing,
     engine::cooling_blocks_survive_export_and_import_and_prefix_releases_spare_child_pools,
     suite::lookups_bulk_owners_and_the_deep_check_agree,
     suite::an_export_imports_into_the_other_backend_unchanged,
