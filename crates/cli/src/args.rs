@@ -146,6 +146,15 @@ pub(crate) enum PoolCommand {
         #[arg(long)]
         container: bool,
     },
+    /// Grow a pool in place to a network that contains it, or shrink it to one inside it when
+    /// nothing it holds lies outside; nothing moves.
+    Resize {
+        /// The pool.
+        name: String,
+        /// The new network.
+        #[arg(value_parser = parse_net)]
+        cidr: Ipv4Net,
+    },
     /// List the pools with their use.
     List {
         /// Print JSON for scripts.

@@ -222,6 +222,11 @@ fn pool(store: &mut Store, command: PoolCommand) -> Result<(), Failure> {
             }
             emit(None, &crate::pool_show::text(&info, &free))
         }
+        PoolCommand::Resize { name, cidr } => {
+            store.resize_pool(&name, cidr)?;
+            note(&format!("pool {name} {cidr}: {} addresses to hand out", store.pool(&name)?.stats.capacity));
+            Ok(())
+        }
         PoolCommand::Remove { name, force } => {
             store.remove_pool(&name, force)?;
             note(&format!("pool {name} removed"));

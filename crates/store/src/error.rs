@@ -124,6 +124,14 @@ pub enum Error {
         /// What it holds.
         held: String,
     },
+    /// A resize that cannot be done as asked.
+    #[error("pool `{pool}` cannot be resized: {reason}")]
+    Resize {
+        /// The pool.
+        pool: String,
+        /// Why.
+        reason: String,
+    },
     /// The pool is a container of child pools: addresses come from its children.
     #[error(
         "pool `{pool}` is a container of child pools and hands out nothing itself; allocate from one of its children (`ipam pool list`)"

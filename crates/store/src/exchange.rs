@@ -161,7 +161,8 @@ impl Store {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn import(&mut self, export: &Export) -> Result<(), Error> {
-        self.write(|tx, touched| import_in(tx, touched, export, false))
+        let now = self.now();
+        self.write(|tx, touched| import_in(tx, touched, export, false, now))
     }
 
     /// [`Store::import`] into a state that may hold some of the pools already: a pool that
@@ -185,24 +186,29 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn import_merging(&mut self, export: &Export) -> Result<(), Error> {
-        self.write(|tx, touched| import_in(tx, touched, export, true))
+        let now = self.now();
+        self.write(|tx, touched| import_in(tx, touched, export, true, now))
     }
 }
 
-/// Import inside a write transaction (also the upgrade of an old file); `merge` adds to pools
-/// that exist with the same definition.
+/// Import inside a write transaction (also the upgrade of an old file and a resize); `merge`
+/// adds to pools that exist with the same definition. A pool whose parent is in the state but
+/// not in the export gets its block there, recorded as made at `outside_created`.
 pub(crate) fn import_in(
     tx: &dyn Rows,
     touched: &mut crate::store::Touched,
     export: &Export,
     merge: bool,
+    outside_created: u64,
 ) -> Result<(), Error> {
     {
         let order = parents_first(export)?;
+        // Children of pools in the export; a parent outside it must be in the state already.
+        let names: HashSet<&str> = export.pools.iter().map(|p| p.def.name.as_str()).collect();
         let children: HashMap<&str, &PoolDef> = export
             .pools
             .iter()
-            .filter(|p| p.def.parent.is_some())
+            .filter(|p| p.def.parent.as_deref().is_some_and(|parent| names.contains(parent)))
             .map(|p| (p.def.name.as_str(), &p.def))
             .collect();
         // Each child pool's block, as its parent records it: (created) by child name.
@@ -249,7 +255,7 @@ pub(crate) fn import_in(
                     }
                     Some(row) => counted_allocations(tx, row)?.into_iter().map(|a| (a.first, a)).collect(),
                     None => {
-                        let created = child_blocks.get(&p.def.name).copied().unwrap_or(0);
+                        let created = child_blocks.get(&p.def.name).copied().unwrap_or(outside_created);
                         add_pool_in(tx, touched, &p.def, created)?;
                         HashMap::new()
                     }
@@ -338,7 +344,12 @@ fn parents_first(export: &Export) -> Result<Vec<&ExportedPool>, Error> {
     while order.len() < export.pools.len() {
         let before = order.len();
         for p in &export.pools {
-            let ready = p.def.parent.as_deref().is_none_or(|parent| placed.contains(parent));
+            // A parent outside the export is looked up in the state when the child is added.
+            let ready = p
+                .def
+                .parent
+                .as_deref()
+                .is_none_or(|parent| placed.contains(parent) || !names.contains(parent));
             if !placed.contains(p.def.name.as_str()) && ready {
                 placed.insert(&p.def.name);
                 order.push(p);

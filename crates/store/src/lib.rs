@@ -56,6 +56,7 @@ mod plan_holdings;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod reconcile;
+mod resize;
 mod rows;
 mod schema;
 mod sqlite_rows;

@@ -367,7 +367,7 @@ fn upgrade_v1(tx: &Transaction<'_>) -> Result<(), Error> {
     tx.execute_batch("DROP TABLE allocations; DROP TABLE exclusions; DROP TABLE pools;")?;
     tx.execute_batch(SCHEMA_V2)?;
     let mut touched = crate::store::Touched::new();
-    crate::exchange::import_in(&**tx, &mut touched, &export, false).map_err(|e| match e {
+    crate::exchange::import_in(&**tx, &mut touched, &export, false, 0).map_err(|e| match e {
         Error::Import { reason } => Error::Import { reason: format!("upgrading a version 1 file: {reason}") },
         other => other,
     })?;

@@ -287,3 +287,18 @@ fn reconcile_names_owners_and_checks_every_pool() {
     let bad = run(&state, &["reconcile", "--all", "lab", seen.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn a_pool_grows_in_place_and_refuses_to_shrink_past_what_it_holds() {
+    let dir = scratch("state-resize");
+    let state = dir.join("ipam.db");
+    ok(&state, &["pool", "add", "nodes", "10.20.0.0/25"]);
+    assert_eq!(ok(&state, &["alloc", "nodes", "--owner", "node-1"]), "10.20.0.1\n");
+    ok(&state, &["alloc", "nodes", "--addr", "10.20.0.100", "--owner", "node-2"]);
+    let grown = run(&state, &["pool", "resize", "nodes", "10.20.0.0/24"]);
+    assert!(grown.status.success() && stderr(&grown).contains("254 addresses"), "{}", stderr(&grown));
+    assert_eq!(ok(&state, &["list", "nodes"]), "10.20.0.1 node-1\n10.20.0.100 node-2\n");
+    let refused = run(&state, &["pool", "resize", "nodes", "10.20.0.0/26"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("node-2"), "{}", stderr(&refused));
+}

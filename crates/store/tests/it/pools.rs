@@ -193,3 +193,54 @@ pub(crate) fn reconcile_names_owners_and_all_pools_at_once(b: &Backend) {
     assert_eq!(rack.unseen_held[0].owner.as_deref(), Some("node-2"));
     assert_eq!(all.outside, vec!["192.168.1.1".parse().unwrap()..="192.168.1.1".parse().unwrap()]);
 }
+
+pub(crate) fn pools_grow_and_shrink_in_place(b: &Backend) {
+    let mut store = b.fresh();
+    let net = |s: &str| s.parse::<ipnet::Ipv4Net>().unwrap();
+    store.add_pool(&PoolDef { network_broadcast: false, ..PoolDef::new("dc", net("10.0.0.0/23")) }).unwrap();
+    store
+        .add_pool(&PoolDef { parent: Some("dc".into()), ..PoolDef::new("rack", net("10.0.0.0/26")) })
+        .unwrap();
+    store
+        .add_pool(&PoolDef { parent: Some("rack".into()), ..PoolDef::new("node", net("10.0.0.32/28")) })
+        .unwrap();
+    store.add_pool(&PoolDef::new("other", net("10.0.4.0/24"))).unwrap();
+    let a = store.allocate("rack", Request::Next, Some("server-1")).unwrap();
+    let n = store.allocate("node", Request::Next, Some("pod-1")).unwrap();
+    let d = store.allocate("dc", Request::Addr("10.0.1.200".parse().unwrap()), Some("far")).unwrap();
+    let before = store.allocations("rack").unwrap();
+
+    // Grow the rack inside its parent: its allocations and its child pool stay put.
+    store.resize_pool("rack", net("10.0.0.0/25")).unwrap();
+    assert_eq!(store.definition("rack").unwrap().cidr, net("10.0.0.0/25"));
+    assert_eq!(store.allocations("rack").unwrap(), before);
+    assert_eq!(store.allocations("node").unwrap(), vec![n.clone()]);
+    assert_eq!(store.pool("rack").unwrap().stats.capacity, 126);
+    assert!(
+        store
+            .allocations("dc")
+            .unwrap()
+            .iter()
+            .any(|x| x.first == net("10.0.0.0/25").network() && x.owner.as_deref() == Some("pool:rack"))
+    );
+    // Shrink it back; then refusals, each changing nothing.
+    store.resize_pool("rack", net("10.0.0.0/26")).unwrap();
+    let state = store.export().unwrap();
+    let refusals = [
+        ("rack", "10.0.0.0/22", "parent"),            // outside its parent
+        ("rack", "10.0.2.0/26", "contain"),           // neither holds the other
+        ("rack", "10.0.0.0/27", "child pool `node`"), // a child pool lies outside
+        ("dc", "10.0.0.0/24", "far"),                 // an allocation outside, named by its owner
+        ("dc", "10.0.0.0/21", "other"),               // overlaps another root
+        ("rack", "10.0.0.1/26", "host bits"),
+    ];
+    for (pool, cidr, says) in refusals {
+        let cidr: ipnet::Ipv4Net = cidr.parse().unwrap();
+        let err = store.resize_pool(pool, cidr).unwrap_err();
+        assert!(matches!(err, Error::Resize { .. }), "{pool} {cidr}: {err}");
+        assert!(err.to_string().contains(says), "{pool} {cidr}: {err}");
+        assert_eq!(store.export().unwrap(), state, "{pool} {cidr} changed something");
+    }
+    let _ = (a, d);
+    assert!(store.check().unwrap().is_empty());
+}

@@ -15,6 +15,7 @@ on_every_backend! {
     pools::another_connection_sees_changes_and_the_cache_follows,
     pools::reconcile_finds_conflicts_and_leaks,
     pools::reconcile_names_owners_and_all_pools_at_once,
+    pools::pools_grow_and_shrink_in_place,
     pools::applying_a_plan_creates_its_pools_once,
     apply::aggregates_are_containers_counting_their_children,
     apply::an_assigned_plan_is_recorded_with_interface_owners,
