@@ -190,24 +190,22 @@ impl Colours {
     }
 
     fn aggregate(&self, a: &Aggregate) -> Block {
-        Block {
-            net: a.cidr,
-            name: a.name.clone(),
-            short: short(&a.scope),
-            colour: self.of(a.role, a.scope.region.as_deref()).to_owned(),
-            aggregate: true,
-            named: true,
-        }
+        self.block(a.cidr, &a.name, a.role, &a.scope, true)
     }
 
     fn segment(&self, s: &Segment) -> Block {
+        self.block(s.cidr, &s.name, s.role, &s.scope, false)
+    }
+
+    /// An aggregate's cell is pale and always named; a segment's is solid.
+    fn block(&self, net: Ipv4Net, name: &str, role: Role, scope: &crate::Scope, aggregate: bool) -> Block {
         Block {
-            net: s.cidr,
-            name: s.name.clone(),
-            short: short(&s.scope),
-            colour: self.of(s.role, s.scope.region.as_deref()).to_owned(),
-            aggregate: false,
-            named: false,
+            net,
+            name: name.to_owned(),
+            short: short(scope),
+            colour: self.of(role, scope.region.as_deref()).to_owned(),
+            aggregate,
+            named: aggregate,
         }
     }
 }
