@@ -248,6 +248,10 @@ fn parse_target(text: &str) -> Result<Target, String> {
 pub(crate) struct PlanArgs {
     /// The cluster spec (TOML); see examples/ for every key.
     pub(crate) spec: Option<PathBuf>,
+    /// `plan` reads no state: this hides the global `--state` from its help (clap propagates a
+    /// global argument only to subcommands that do not define it), and still accepts it.
+    #[arg(long, hide = true, env = "IPAM_STATE", default_value = "ipam.db")]
+    pub(crate) state: PathBuf,
     /// GPUs in the cluster (overrides the spec's `gpus`).
     #[arg(long, value_name = "N")]
     pub(crate) gpus: Option<u32>,

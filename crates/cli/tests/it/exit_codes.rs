@@ -16,6 +16,10 @@ fn help_and_version_exit_zero() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(!out.stdout.is_empty());
     }
+    // `plan` reads no state, so its help does not offer `--state`; the state commands' do.
+    assert!(!stdout(&ipam(&["plan", "--help"])).contains("--state"));
+    assert!(stdout(&ipam(&["alloc", "--help"])).contains("--state"));
+    assert!(stdout(&ipam(&["--help"])).contains("Plans and hands out"));
 }
 
 #[test]

@@ -231,13 +231,14 @@ pub fn table_detail(plan: &Plan) -> String {
 fn header(plan: &Plan) -> String {
     let s = &plan.summary;
     let what = if s.gpus > 0 {
+        let many = |n: u64, one: &str| format!("{} {one}{}", thousands(n), if n == 1 { "" } else { "s" });
         format!(
-            "{} GPUs ({} nodes in {} SUs, {} per node, {} rails)",
-            thousands(s.gpus.into()),
-            thousands(s.nodes),
-            thousands(s.sus),
+            "{} ({} in {}, {} per node, {})",
+            many(s.gpus.into(), "GPU"),
+            many(s.nodes, "node"),
+            many(s.sus, "SU"),
             s.gpus_per_node,
-            s.rails
+            many(s.rails.into(), "rail")
         )
     } else {
         "no GPUs".to_owned()
