@@ -243,4 +243,12 @@ pub(crate) fn pools_grow_and_shrink_in_place(b: &Backend) {
     }
     let _ = (a, d);
     assert!(store.check().unwrap().is_empty());
+    // A reservation that would land on an allocation: shrinking to the upper half moves the
+    // gateway to 10.0.8.129, which node-1 holds.
+    store.add_pool(&PoolDef::new("gw", net("10.0.8.0/24")).gateway(true)).unwrap();
+    store.allocate("gw", Request::Addr("10.0.8.129".parse().unwrap()), Some("node-1")).unwrap();
+    let state = store.export().unwrap();
+    let err = store.resize_pool("gw", net("10.0.8.128/25")).unwrap_err();
+    assert!(err.to_string().contains("10.0.8.129") && err.to_string().contains("reserved"), "{err}");
+    assert_eq!(store.export().unwrap(), state);
 }
