@@ -6,7 +6,8 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserializer, Serializer};
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (a year past 9999 keeps its digits).
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (a year past 9999 keeps all its digits, so
+/// every time the store holds reads back).
 ///
 /// Days to a civil date by Howard Hinnant's algorithm (`civil_from_days`), exact for every `u64`
 /// day count the store can hold.
@@ -24,25 +25,32 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest % 3_600 / 60, rest % 60)
 }
 
-/// The seconds of `YYYY-MM-DDTHH:MM:SSZ` (UTC only, as this store writes it), if valid.
+/// The seconds of `YYYY-MM-DDTHH:MM:SSZ` (UTC only, as this store writes it; a year past 9999
+/// has more digits), if valid and representable.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    let shape = b.len() == 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'Z';
+    // The year is everything before the fixed-width rest: `-MM-DDTHH:MM:SSZ`.
+    let split = text.len().checked_sub(16)?;
+    let (year, rest) = (text.get(..split)?, text.get(split..)?);
+    let b = rest.as_bytes();
+    let shape = year.len() >= 4
+        && year.bytes().all(|c| c.is_ascii_digit())
+        && (year.len() == 4 || !year.starts_with('0'))
+        && b[0] == b'-'
+        && b[3] == b'-'
+        && b[6] == b'T'
+        && b[9] == b':'
+        && b[12] == b':'
+        && b[15] == b'Z';
     if !shape {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let part = text.get(r)?;
+        let part = rest.get(r)?;
         part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
     };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let year: u64 = year.parse().ok()?;
+    let (month, day) = (num(1..3)?, num(4..6)?);
+    let (hour, minute, second) = (num(7..9)?, num(10..12)?, num(13..15)?);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let valid = year >= 1970
@@ -55,15 +63,15 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
     if !valid {
         return None;
     }
-    // Days from civil (the inverse of `rfc3339`'s).
+    // Days from civil (the inverse of `rfc3339`'s), checked: a hostile year must not overflow.
     let y = if month <= 2 { year - 1 } else { year };
     let era = y / 400;
     let yoe = y - era * 400;
     let mp = if month > 2 { month - 3 } else { month + 9 };
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    let days = era.checked_mul(146_097)?.checked_add(doe)?.checked_sub(719_468)?;
+    days.checked_mul(86_400)?.checked_add(hour * 3_600 + minute * 60 + second)
 }
 
 /// Serde for a creation time: written as RFC 3339, read from RFC 3339 or (format version 1)
@@ -132,5 +140,23 @@ mod tests {
         fn every_time_through_year_9999_round_trips(secs in 0u64..=253_402_300_799) {
             prop_assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs));
         }
+
+        /// Every time the store can hold (imports take `created` up to `i64::MAX`) reads back.
+        #[test]
+        fn every_storable_time_round_trips(secs in 0u64..=i64::MAX as u64) {
+            prop_assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs));
+        }
+    }
+
+    #[test]
+    fn far_years_read_back_and_hostile_ones_do_not_overflow() {
+        let far = i64::MAX as u64;
+        assert_eq!(parse_rfc3339(&rfc3339(far)), Some(far));
+        assert_eq!(
+            parse_rfc3339("570975-05-21T03:51:55Z").map(rfc3339).as_deref(),
+            Some("570975-05-21T03:51:55Z")
+        );
+        assert_eq!(parse_rfc3339("99999999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("012026-01-01T00:00:00Z"), None, "no leading zero on a long year");
     }
 }
