@@ -51,7 +51,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
     let year: u64 = year.parse().ok()?;
     let (month, day) = (num(1..3)?, num(4..6)?);
     let (hour, minute, second) = (num(7..9)?, num(10..12)?, num(13..15)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let valid = year >= 1970
         && (1..=12).contains(&month)
