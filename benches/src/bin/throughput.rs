@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p ipam-benches --bin throughput -- 'postgresql:///ipam_bench?host=/tmp/pg' [SECONDS]
 //! ```
-//! The database is emptied first (`ipam_meta`, `pools`, `chunks`, `allocations` are dropped).
+//! The database is emptied first (`ipam_meta`, `pools`, `chunks`, `allocations` and the `chunk_versions` sequence are dropped).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,7 +79,7 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
 
 fn empty(url: &str) {
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client.batch_execute("DROP TABLE IF EXISTS allocations, chunks, pools, ipam_meta").unwrap();
+    client.batch_execute("DROP TABLE IF EXISTS allocations, chunks, pools, ipam_meta; DROP SEQUENCE IF EXISTS chunk_versions").unwrap();
 }
 
 fn in_memory(seconds: u64) -> f64 {

@@ -45,6 +45,8 @@ mod apply;
 mod check;
 mod checksum;
 mod container;
+#[cfg(feature = "postgres")]
+mod controller;
 mod error;
 mod exchange;
 mod find;

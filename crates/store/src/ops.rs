@@ -58,6 +58,9 @@ impl Store {
             check_owner(owner)?;
         }
         let now = self.now();
+        if let Some(allocation) = self.allocate_alone(pool, request, owner, now)? {
+            return Ok(allocation);
+        }
         self.write(|tx, touched| {
             let state = touched.pool(tx, pool)?;
             Ok(claim(tx, state, request, owner, now, &mut false)?.allocation)

@@ -54,6 +54,7 @@ impl PoolRow {
 
     /// The checksum of what a backend that keeps counts and summary bytes in each chunk's row
     /// stores in the pool's row: the definition and the cursor.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Only that backend keeps one.
     pub(crate) fn definition_checksum(&self) -> i64 {
         let definition =
             PoolRow { changes: 0, allocated: 0, allocations: 0, summary: Vec::new(), ..self.clone() };
@@ -109,6 +110,7 @@ pub(crate) struct ChunkWrite<'a> {
     pub(crate) used: u64,
     pub(crate) bits: &'a [u8],
     pub(crate) summary: u8,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // SQLite counts rows in the pool's row.
     pub(crate) rows_added: i64,
 }
 
@@ -354,11 +356,22 @@ pub(crate) fn chunk(db: &dyn Rows, pool_id: i64, idx: usize, lock: Lock) -> Resu
             (true, Lock::Wait) => Err(damaged(format!("chunk {idx} of pool id {pool_id} has no row"))),
         };
     };
+    verified_chunk(pool_id, idx, raw, db.per_chunk())
+}
+
+/// A chunk row read, checked against its checksum. `per_chunk`: the backend keeps a row for
+/// every chunk, so a row may hold no bits.
+pub(crate) fn verified_chunk(
+    pool_id: i64,
+    idx: usize,
+    raw: RawChunk,
+    per_chunk: bool,
+) -> Result<ChunkRead, Error> {
     if raw.checksum != chunk_checksum(pool_id, idx, raw.used, &raw.bits, raw.summary) {
         return Err(damaged(format!("chunk {idx} of pool id {pool_id} does not match its checksum")));
     }
     // A backend that keeps a row for every chunk has rows that hold no bits.
-    let empty = raw.used == 0 && raw.bits.is_empty() && db.per_chunk();
+    let empty = raw.used == 0 && raw.bits.is_empty() && per_chunk;
     Ok(ChunkRead::Read { bits: (!empty).then_some((raw.used, raw.bits)), summary: raw.summary })
 }
 
@@ -377,7 +390,8 @@ pub(crate) fn put_chunk(
     db.put_chunk(pool_id, idx, chunk, chunk_checksum(pool_id, idx, chunk.used, chunk.bits, summary))
 }
 
-fn allocation_checksum(pool_id: i64, a: &Allocation) -> i64 {
+/// An allocation row's checksum.
+pub(crate) fn allocation_checksum(pool_id: i64, a: &Allocation) -> i64 {
     Sum::new("allocation")
         .int(pool_id)
         .int(i64::from(u32::from(a.first)))

@@ -102,10 +102,19 @@ impl PoolState {
     }
 
     fn read_window(&mut self, conn: &dyn Rows, idx: usize, lock: Lock) -> Result<Option<Pool>, Error> {
-        let (bits, summary) = match rows::chunk(conn, self.row.id, idx, lock)? {
-            ChunkRead::Busy => return Ok(None),
-            ChunkRead::Read { bits, summary } => (bits, summary),
-        };
+        match rows::chunk(conn, self.row.id, idx, lock)? {
+            ChunkRead::Busy => Ok(None),
+            ChunkRead::Read { bits, summary } => self.window_from(idx, bits, summary).map(Some),
+        }
+    }
+
+    /// The allocator of chunk `idx` from its row's verified bits and summary byte.
+    fn window_from(
+        &mut self,
+        idx: usize,
+        bits: Option<(u64, Vec<u8>)>,
+        summary: Option<u8>,
+    ) -> Result<Pool, Error> {
         if let Some(byte) = summary {
             // The chunk's own row is newer than the pool's snapshot of it.
             self.row.summary[idx] = byte;
@@ -134,7 +143,7 @@ impl PoolState {
         if free_order(&pool) != self.avail(idx) {
             return Err(damaged(format!("pool `{name}`: chunk {idx} and the pool's summary disagree")));
         }
-        Ok(Some(pool))
+        Ok(pool)
     }
 
     /// Notes that chunk `idx` changed, keeping the summary exact for the next choice.
@@ -240,7 +249,7 @@ impl PoolState {
 
     /// Chunk indices, stepping by `step`, whose summary allows a block of `order`, in the order
     /// the pool's policy tries them.
-    fn candidates(&self, order: u32, step: usize) -> Vec<usize> {
+    pub(crate) fn candidates(&self, order: u32, step: usize) -> Vec<usize> {
         let fits = |idx: usize| {
             (0..step).all(|k| {
                 let avail = self.avail(idx + k);
@@ -412,17 +421,10 @@ impl PoolState {
             indices.extend(rows_added.keys().copied());
         }
         for idx in indices {
-            let bits = self.window(conn, idx)?.allocated();
-            let mut bytes = Vec::new();
-            if bits.is_empty() {
-                self.row.summary[idx] &= !STORED;
-            } else {
-                bytes.reserve(bits.serialized_size());
-                bits.serialize_into(&mut bytes).map_err(|e| Error::Database(Box::new(e)))?;
-                self.row.summary[idx] |= STORED;
-            }
+            self.window(conn, idx)?;
+            let (used, bytes) = self.image(idx)?;
             let chunk = ChunkWrite {
-                used: bits.len(),
+                used,
                 bits: &bytes,
                 summary: self.row.summary[idx],
                 rows_added: rows_added.get(&idx).copied().unwrap_or(0),
@@ -433,6 +435,85 @@ impl PoolState {
         rows::update_pool(conn, &self.row)?;
         self.changed = false;
         Ok(())
+    }
+}
+
+impl PoolState {
+    /// Chunk `idx` as its row keeps it: the number of addresses held and the serialized bits
+    /// (empty when none). Sets the summary byte's flag for a stored chunk.
+    pub(crate) fn image(&mut self, idx: usize) -> Result<(u64, Vec<u8>), Error> {
+        let window =
+            self.windows.get(&idx).ok_or_else(|| damaged(format!("chunk {idx} is not in memory")))?;
+        let mut bits = window.allocated();
+        let mut bytes = Vec::new();
+        if bits.is_empty() {
+            self.row.summary[idx] &= !STORED;
+        } else {
+            // Runs of addresses (how most pools fill) are stored as runs.
+            bits.optimize();
+            bytes.reserve(bits.serialized_size());
+            bits.serialize_into(&mut bytes).map_err(|e| Error::Database(Box::new(e)))?;
+            self.row.summary[idx] |= STORED;
+        }
+        Ok((bits.len(), bytes))
+    }
+}
+
+/// A pool kept in memory between transactions ([`crate::controller`]): its chunks come from
+/// rows read (or returned) outside a transaction, and its changes are written by the caller.
+#[cfg(feature = "postgres")]
+impl PoolState {
+    /// Whether chunk `idx` is in memory.
+    pub(crate) fn has_window(&self, idx: usize) -> bool {
+        self.windows.contains_key(&idx)
+    }
+
+    /// Puts chunk `idx` in memory from its row, replacing what was there.
+    pub(crate) fn adopt_chunk(&mut self, idx: usize, raw: rows::RawChunk) -> Result<(), Error> {
+        if idx >= self.layout.chunks() {
+            return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
+        }
+        let ChunkRead::Read { bits, summary } = rows::verified_chunk(self.row.id, idx, raw, self.per_chunk)?
+        else {
+            unreachable!("a row that was read is never busy");
+        };
+        let pool = self.window_from(idx, bits, summary)?;
+        self.windows.insert(idx, pool);
+        Ok(())
+    }
+
+    /// Takes a block of `order` (0: the next address) from chunk `idx`, which must be in memory;
+    /// `None` if the chunk has no room (its summary byte is corrected).
+    pub(crate) fn take_in(&mut self, idx: usize, order: u32) -> Result<Option<Ipv4Net>, Error> {
+        let window =
+            self.windows.get_mut(&idx).ok_or_else(|| damaged(format!("chunk {idx} is not in memory")))?;
+        let taken = if order == 0 {
+            window.allocate().map(Ipv4Net::from)
+        } else {
+            window.allocate_block((32 - order) as u8)
+        };
+        self.touched(idx);
+        self.dirty.remove(&idx);
+        match taken {
+            Ok(block) => Ok(Some(block)),
+            Err(ipam_core::Error::Exhausted { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives back `block`, just taken from chunk `idx` by [`PoolState::take_in`].
+    pub(crate) fn untake(&mut self, idx: usize, block: Ipv4Net) -> Result<(), Error> {
+        let window =
+            self.windows.get_mut(&idx).ok_or_else(|| damaged(format!("chunk {idx} is not in memory")))?;
+        window.release_block(block)?;
+        self.touched(idx);
+        self.dirty.remove(&idx);
+        Ok(())
+    }
+
+    /// The summary byte of chunk `idx`.
+    pub(crate) fn summary(&self, idx: usize) -> u8 {
+        self.row.summary[idx]
     }
 }
 

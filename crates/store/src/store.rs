@@ -39,6 +39,9 @@ use crate::{Error, schema};
 pub struct Store {
     backend: Backend,
     clock: Clock,
+    /// Pools kept in memory between calls, where the database arbitrates allocations itself.
+    #[cfg(feature = "postgres")]
+    controller: crate::controller::Controller,
 }
 
 /// Where the state lives.
@@ -145,13 +148,22 @@ impl Store {
     }
 
     fn sqlite(conn: Connection, path: &Path) -> Store {
-        Store { backend: Backend::Sqlite { conn, path: path.to_owned() }, clock: Box::new(system_clock) }
+        Store {
+            backend: Backend::Sqlite { conn, path: path.to_owned() },
+            clock: Box::new(system_clock),
+            #[cfg(feature = "postgres")]
+            controller: Default::default(),
+        }
     }
 
     #[cfg(feature = "postgres")]
     fn open_postgres(url: &str, read_only: bool) -> Result<Store, Error> {
         let database = crate::postgres::Database::open(url, read_only)?;
-        Ok(Store { backend: Backend::Postgres(Box::new(database)), clock: Box::new(system_clock) })
+        Ok(Store {
+            backend: Backend::Postgres(Box::new(database)),
+            clock: Box::new(system_clock),
+            controller: Default::default(),
+        })
     }
 
     #[cfg(not(feature = "postgres"))]
@@ -222,6 +234,25 @@ impl Store {
                 touched.flush(rows)?;
                 Ok(value)
             }),
+        }
+    }
+
+    /// Allocates in one statement where the database arbitrates by itself and the pools this
+    /// store keeps in memory settle it ([`crate::controller`]); `None` leaves it to a transaction.
+    pub(crate) fn allocate_alone(
+        &mut self,
+        pool: &str,
+        request: crate::model::Request,
+        owner: Option<&str>,
+        now: u64,
+    ) -> Result<Option<crate::model::Allocation>, Error> {
+        match &self.backend {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(db) => self.controller.allocate(db.as_ref(), pool, request, owner, now),
+            _ => {
+                let _ = (pool, request, owner, now);
+                Ok(None)
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: a connection (made again when it drops), transactions that are run
 //! again when they lose a race, and errors that name the database without its password.
 
+mod claims;
 mod rows;
 mod schema;
 

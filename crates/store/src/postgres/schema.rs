@@ -3,7 +3,11 @@
 use postgres::Client;
 
 use crate::Error;
-use crate::schema::SCHEMA_VERSION;
+
+/// This backend's schema version. 3 added each chunk's `version`: a number no other write of any
+/// chunk ever gets again, so that a controller that keeps a chunk in memory can tell with one
+/// comparison whether another controller changed it.
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// What marks a database as ours: a row of `ipam_meta`.
 const APPLICATION: &str = "ipam";
@@ -16,6 +20,7 @@ const APPLICATION: &str = "ipam";
 /// the writer, even a row typed into `psql`.
 const SCHEMA: &str = r#"
 CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE SEQUENCE IF NOT EXISTS chunk_versions;
 CREATE TABLE ipam_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE pools (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -41,6 +46,7 @@ CREATE TABLE chunks (
     summary smallint NOT NULL CHECK (summary BETWEEN 0 AND 255),
     allocations bigint NOT NULL CHECK (allocations >= 0),
     checksum bigint NOT NULL,
+    version bigint NOT NULL DEFAULT nextval('chunk_versions'),
     PRIMARY KEY (pool_id, idx)
 );
 CREATE TABLE allocations (
@@ -57,22 +63,46 @@ CREATE TABLE allocations (
 );
 "#;
 
+/// Schema 2 to 3: chunk versions. Existing chunks get one each.
+const UPGRADE_FROM_2: &str = r#"
+CREATE SEQUENCE IF NOT EXISTS chunk_versions;
+ALTER TABLE chunks ADD COLUMN version bigint NOT NULL DEFAULT nextval('chunk_versions');
+UPDATE ipam_meta SET value = '3' WHERE key = 'schema_version';
+"#;
+
+/// What [`inspect`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// None of our tables.
+    Empty,
+    /// Our schema, this version.
+    Current,
+    /// Our schema 2: readable as it is, upgraded by the first writer.
+    Version2,
+}
+
 /// Checks that the database is ours and current, creating the schema in an empty one (unless
-/// `read_only`). Another program's tables, or a newer schema, are refused untouched.
+/// `read_only`) and upgrading an older one of ours. Another program's tables, or a newer schema,
+/// are refused untouched.
 pub(crate) fn prepare(client: &mut Client, location: &str, read_only: bool) -> Result<(), Error> {
     match inspect(client, location)? {
-        Some(()) => Ok(()),
-        None if read_only => Err(Error::NoStateFile { path: location.into() }),
-        None => {
+        Found::Current => Ok(()),
+        Found::Version2 if read_only => Ok(()),
+        Found::Empty if read_only => Err(Error::NoStateFile { path: location.into() }),
+        Found::Empty | Found::Version2 => {
             let mut tx = client.transaction()?;
             // Two processes creating the schema at once: the second waits, then finds it.
             tx.execute("SELECT pg_advisory_xact_lock(1229996365)", &[])?;
-            if inspect_in(&mut tx, location)?.is_none() {
-                tx.batch_execute(SCHEMA)?;
-                tx.execute(
-                    "INSERT INTO ipam_meta (key, value) VALUES ('application', $1), ('schema_version', $2)",
-                    &[&APPLICATION, &SCHEMA_VERSION.to_string()],
-                )?;
+            match inspect_in(&mut tx, location)? {
+                Found::Empty => {
+                    tx.batch_execute(SCHEMA)?;
+                    tx.execute(
+                        "INSERT INTO ipam_meta (key, value) VALUES ('application', $1), ('schema_version', $2)",
+                        &[&APPLICATION, &SCHEMA_VERSION.to_string()],
+                    )?;
+                }
+                Found::Version2 => tx.batch_execute(UPGRADE_FROM_2)?,
+                Found::Current => {}
             }
             tx.commit()?;
             Ok(())
@@ -80,15 +110,15 @@ pub(crate) fn prepare(client: &mut Client, location: &str, read_only: bool) -> R
     }
 }
 
-fn inspect(client: &mut Client, location: &str) -> Result<Option<()>, Error> {
+fn inspect(client: &mut Client, location: &str) -> Result<Found, Error> {
     let mut tx = client.build_transaction().read_only(true).start()?;
     let found = inspect_in(&mut tx, location)?;
     tx.commit()?;
     Ok(found)
 }
 
-/// `Some` if the schema is ours and current, `None` if the database has none of our tables.
-fn inspect_in(tx: &mut postgres::Transaction<'_>, location: &str) -> Result<Option<()>, Error> {
+/// Whether the database is empty, or ours and of a version this ipam reads.
+fn inspect_in(tx: &mut postgres::Transaction<'_>, location: &str) -> Result<Found, Error> {
     let not_ours = |reason: &str| Error::NotOurs { path: location.into(), reason: reason.into() };
     let row = tx.query_one(
         "SELECT to_regclass('ipam_meta') IS NOT NULL,
@@ -101,7 +131,7 @@ fn inspect_in(tx: &mut postgres::Transaction<'_>, location: &str) -> Result<Opti
         return if tables {
             Err(not_ours("it has tables named like ipam's (pools, chunks, allocations) but no ipam_meta"))
         } else {
-            Ok(None)
+            Ok(Found::Empty)
         };
     }
     let rows = tx.query("SELECT key, value FROM ipam_meta", &[])?;
@@ -111,7 +141,8 @@ fn inspect_in(tx: &mut postgres::Transaction<'_>, location: &str) -> Result<Opti
     }
     let version = value("schema_version").and_then(|v| v.parse::<i64>().ok());
     match version {
-        Some(v) if v == SCHEMA_VERSION => Ok(Some(())),
+        Some(v) if v == SCHEMA_VERSION => Ok(Found::Current),
+        Some(2) => Ok(Found::Version2),
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: location.into(), found: v, supported: SCHEMA_VERSION })
         }

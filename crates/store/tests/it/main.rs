@@ -5,6 +5,8 @@ mod apply;
 mod backend;
 mod bad_files;
 mod bit_flips;
+#[cfg(feature = "postgres")]
+mod controllers;
 mod engine;
 #[cfg(feature = "postgres")]
 mod faults;

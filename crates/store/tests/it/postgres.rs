@@ -53,8 +53,14 @@ fn a_writer_passes_over_a_chunk_another_writer_holds() {
     let a = store.allocate("wide", Request::Next, Some("while-held")).unwrap();
     assert_eq!(a.to_string(), "10.71.0.0", "the second chunk, without waiting");
     tx.rollback().unwrap();
+    // Having met another writer there, this controller keeps to the chunk it got, so that
+    // controllers sharing a pool settle on different chunks.
     let b = store.allocate("wide", Request::Next, Some("after")).unwrap();
-    assert_eq!(b.to_string(), "10.70.0.1", "first fit again once the chunk is free");
+    assert_eq!(b.to_string(), "10.71.0.1", "the chunk it got");
+    // Another controller, having met no one, takes first fit.
+    let mut fresh = Store::open(&url).unwrap();
+    let c = fresh.allocate("wide", Request::Next, Some("fresh")).unwrap();
+    assert_eq!(c.to_string(), "10.70.0.1", "first fit once the chunk is free");
     assert!(store.check().unwrap().is_empty());
 }
 
