@@ -23,14 +23,14 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("ipam-throughput-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = dir.join("state.db").display().to_string();
-    println!("| controllers | pools | PostgreSQL allocs/s | SQLite file allocs/s |");
-    println!("|---:|---:|---:|---:|");
+    println!("| controllers | pools | PostgreSQL allocs/s | transactions per allocation | SQLite file allocs/s |");
+    println!("|---:|---:|---:|---:|---:|");
     for pools in [1, 8] {
         for controllers in [1, 2, 4, 8] {
-            let pg = run(&url, controllers, pools, seconds, true);
+            let (pg, per) = run(&url, controllers, pools, seconds, true);
             let _ = std::fs::remove_file(&sqlite);
-            let lite = run(&sqlite, controllers, pools, seconds, false);
-            println!("| {controllers} | {pools} | {pg:.0} | {lite:.0} |");
+            let (lite, _) = run(&sqlite, controllers, pools, seconds, false);
+            println!("| {controllers} | {pools} | {pg:.0} | {per:.2} | {lite:.0} |");
         }
     }
     let memory = in_memory(seconds);
@@ -39,8 +39,9 @@ fn main() {
 }
 
 /// Allocations per second from `controllers` threads, each with its own store, spread over
-/// `pools` pools (controller i uses pool i mod pools).
-fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres: bool) -> f64 {
+/// `pools` pools (controller i uses pool i mod pools); and on PostgreSQL, how many transactions
+/// the server committed or rolled back per allocation (each controller's first reads included).
+fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres: bool) -> (f64, f64) {
     if postgres {
         empty(location);
     }
@@ -50,6 +51,7 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
         store.add_pool(&PoolDef::new(&format!("p{p}"), cidr)).unwrap();
     }
     drop(store);
+    let transactions_before = if postgres { transactions(location) } else { 0 };
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..controllers)
@@ -74,7 +76,26 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
     for w in workers {
         w.join().unwrap();
     }
-    (after - before) as f64 / elapsed.as_secs_f64()
+    let per = if postgres {
+        // The workers' sessions have ended, and with them their statistics were written.
+        std::thread::sleep(Duration::from_millis(200));
+        (transactions(location) - transactions_before) as f64 / done.load(Ordering::Relaxed) as f64
+    } else {
+        0.0
+    };
+    ((after - before) as f64 / elapsed.as_secs_f64(), per)
+}
+
+/// Transactions the server has committed or rolled back in the database, as its statistics say.
+fn transactions(url: &str) -> i64 {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let row = client
+        .query_one(
+            "SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )
+        .unwrap();
+    row.get(0)
 }
 
 fn empty(url: &str) {
