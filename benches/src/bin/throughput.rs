@@ -23,14 +23,16 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("ipam-throughput-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = dir.join("state.db").display().to_string();
-    println!("| controllers | pools | PostgreSQL allocs/s | transactions per allocation | SQLite file allocs/s |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| controllers | pools | PostgreSQL allocs/s | transactions per allocation | client CPU per allocation | SQLite file allocs/s |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     for pools in [1, 8] {
         for controllers in [1, 2, 4, 8] {
-            let (pg, per) = run(&url, controllers, pools, seconds, true);
+            let (pg, per, cpu) = run(&url, controllers, pools, seconds, true);
             let _ = std::fs::remove_file(&sqlite);
-            let (lite, _) = run(&sqlite, controllers, pools, seconds, false);
-            println!("| {controllers} | {pools} | {pg:.0} | {per:.2} | {lite:.0} |");
+            let (lite, _, _) = run(&sqlite, controllers, pools, seconds, false);
+            println!("| {controllers} | {pools} | {pg:.0} | {per:.2} | {cpu:.0} us | {lite:.0} |");
         }
     }
     let memory = in_memory(seconds);
@@ -40,8 +42,9 @@ fn main() {
 
 /// Allocations per second from `controllers` threads, each with its own store, spread over
 /// `pools` pools (controller i uses pool i mod pools); and on PostgreSQL, how many transactions
-/// the server committed or rolled back per allocation (each controller's first reads included).
-fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres: bool) -> (f64, f64) {
+/// the server committed or rolled back per allocation (each controller's first reads included);
+/// and this process's CPU time per allocation, in microseconds.
+fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres: bool) -> (f64, f64, f64) {
     if postgres {
         empty(location);
     }
@@ -52,6 +55,7 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
     }
     drop(store);
     let transactions_before = if postgres { transactions(location) } else { 0 };
+    let cpu_before = cpu_seconds();
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..controllers)
@@ -76,6 +80,7 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
     for w in workers {
         w.join().unwrap();
     }
+    let cpu = (cpu_seconds() - cpu_before) * 1e6 / done.load(Ordering::Relaxed) as f64;
     let per = if postgres {
         // The workers' sessions have ended, and with them their statistics were written.
         std::thread::sleep(Duration::from_millis(200));
@@ -83,7 +88,16 @@ fn run(location: &str, controllers: usize, pools: usize, seconds: u64, postgres:
     } else {
         0.0
     };
-    ((after - before) as f64 / elapsed.as_secs_f64(), per)
+    ((after - before) as f64 / elapsed.as_secs_f64(), per, cpu)
+}
+
+/// CPU time (user and system) this process has used, in seconds, from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
+    ticks / 100.0
 }
 
 /// Transactions the server has committed or rolled back in the database, as its statistics say.
