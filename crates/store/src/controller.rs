@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use ipnet::Ipv4Net;
 
 use crate::Error;
-use crate::layout::CHUNK_ORDER;
+use crate::layout::{CHUNK_ORDER, STORED};
 use crate::model::{Allocation, Request, Shape};
 use crate::rows::{ChunkWrite, RawChunk, allocation_checksum, chunk_checksum};
 use crate::state::PoolState;
@@ -50,6 +50,24 @@ pub(crate) struct Claim<'a> {
     pub(crate) allocation_checksum: i64,
     /// The time now: cooled blocks whose time is up are freed by a transaction first.
     pub(crate) now: u64,
+    /// The order of the block taken (0: one address).
+    pub(crate) order: u32,
+    /// Which other chunks the policy would rather take it from.
+    pub(crate) better: Better,
+}
+
+/// Which chunks the policy would have chosen before this one, had the controller seen them as
+/// they are now: a claim is refused while one of them has room, so a controller's stale view of
+/// the chunks it did not try never changes what the policy picks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Better {
+    /// First fit: any lower chunk with room.
+    FirstFit,
+    /// Best fit: a chunk whose largest free block fits more tightly than `rank` (this chunk's,
+    /// before the take), or as tightly and lower.
+    BestFit { rank: u8 },
+    /// No check: the controller keeps to its home chunk.
+    Unchecked,
 }
 
 /// What became of a [`Claim`].
@@ -60,6 +78,8 @@ pub(crate) enum Outcome {
     Busy,
     /// The chunk changed: its version and row now.
     Stale(i64, RawChunk),
+    /// Other chunks the policy would rather use have room: their indices and summary bytes.
+    Better(Vec<(usize, u8)>),
     /// Not for this path: the pool has cooled blocks to free, the owner holds something
     /// already, or a constraint refused the row.
     Declined,
@@ -109,83 +129,120 @@ impl Controller {
         {
             return Ok(None);
         }
+        match held.allocate(db, order, shape, owner, now) {
+            Ok(Ok(allocation)) => Ok(Some(allocation)),
+            Ok(Err(Fallback::Wait)) => Ok(None),
+            // The transaction path decides, and the pool is read afresh next time.
+            Ok(Err(Fallback::Reread)) => {
+                self.pools.remove(pool);
+                Ok(None)
+            }
+            Err(e) => {
+                // Not known what was written (the connection may have gone before or after the
+                // commit), or a row was unreadable: the copy in memory is dropped.
+                self.pools.remove(pool);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Why the transaction path takes over.
+enum Fallback {
+    /// Nothing is wrong with the copy in memory (every chunk with room was held by another
+    /// writer, or the request is one a transaction settles).
+    Wait,
+    /// The copy in memory is out of date as a whole (no room in it, or the pool was removed).
+    Reread,
+}
+
+impl Held {
+    /// The loop of [`Controller::allocate`]: chunks tried in the policy's order (this
+    /// controller's home first), each one statement.
+    fn allocate(
+        &mut self,
+        db: &dyn Claims,
+        order: u32,
+        shape: Shape,
+        owner: Option<&str>,
+        now: u64,
+    ) -> Result<Result<Allocation, Fallback>, Error> {
         let mut sent = 0;
-        // `Err(true)`: the view was wrong; read the pool afresh next time.
-        let outcome: Result<Allocation, bool> = 'attempts: loop {
+        'attempts: loop {
             let mut passed_busy = false;
-            let mut candidates = held.state.candidates(order, 1);
-            if let Some(home) = held.home
+            let mut candidates = self.state.candidates(order, 1);
+            if let Some(home) = self.home
                 && let Some(at) = candidates.iter().position(|&i| i == home)
             {
                 candidates.remove(at);
                 candidates.insert(0, home);
             }
             if candidates.is_empty() {
-                break Err(true);
+                return Ok(Err(Fallback::Reread));
             }
             for idx in candidates {
-                if sent == ATTEMPTS {
-                    break 'attempts Err(false);
+                if sent >= ATTEMPTS {
+                    return Ok(Err(Fallback::Wait));
                 }
-                if !held.state.has_window(idx) {
+                if !self.state.has_window(idx) {
                     sent += 1;
-                    let Some((version, raw)) = db.load_chunk(held.state.row.id, idx)? else {
-                        break 'attempts Err(true);
+                    let Some((version, raw)) = db.load_chunk(self.state.row.id, idx)? else {
+                        return Ok(Err(Fallback::Reread));
                     };
-                    held.state.adopt_chunk(idx, raw)?;
-                    held.versions.insert(idx, version);
+                    self.state.adopt_chunk(idx, raw)?;
+                    self.versions.insert(idx, version);
                 }
-                let Some(block) = held.state.take_in(idx, order)? else { continue };
+                let rank = self.state.summary(idx) & !STORED;
+                let Some(block) = self.state.take_in(idx, order)? else { continue };
                 sent += 1;
-                let sent_claim = held.claim(db, idx, block, shape, owner, now);
-                let Ok(outcome) = sent_claim else {
-                    // Not known to be written (the connection may have gone before or after the
-                    // commit): the copy in memory is dropped, and the pool read afresh next time.
-                    self.pools.remove(pool);
-                    return sent_claim.map(|_| None);
+                // Once settled on a home, or past a chunk another writer holds, the policy's
+                // order among chunks gives way (as in a transaction, which passes over it too).
+                let better = match self.state.row.def.policy {
+                    _ if self.home.is_some() || passed_busy => Better::Unchecked,
+                    Policy::BestFit => Better::BestFit { rank },
+                    _ => Better::FirstFit,
                 };
+                let (outcome, allocation) = self.claim(db, idx, block, shape, owner, now, order, better)?;
                 match outcome {
-                    (Outcome::Claimed(version), allocation) => {
-                        held.versions.insert(idx, version);
+                    Outcome::Claimed(version) => {
+                        self.versions.insert(idx, version);
                         if passed_busy {
-                            held.home = Some(idx);
+                            self.home = Some(idx);
                         }
-                        break 'attempts Ok(allocation);
+                        return Ok(Ok(allocation));
                     }
-                    (Outcome::Busy, _) => {
-                        held.state.untake(idx, block)?;
+                    Outcome::Busy => {
+                        self.state.untake(idx, block)?;
                         passed_busy = true;
                     }
-                    (Outcome::Stale(version, raw), _) => {
-                        held.state.adopt_chunk(idx, raw)?;
-                        held.versions.insert(idx, version);
+                    Outcome::Stale(version, raw) => {
+                        self.state.adopt_chunk(idx, raw)?;
+                        self.versions.insert(idx, version);
                         continue 'attempts;
                     }
-                    (Outcome::Declined, _) => {
-                        held.state.untake(idx, block)?;
-                        return Ok(None);
+                    Outcome::Better(chunks) => {
+                        self.state.untake(idx, block)?;
+                        for (other, summary) in chunks {
+                            self.state.forget_window(other, summary)?;
+                            self.versions.remove(&other);
+                        }
+                        continue 'attempts;
                     }
-                    (Outcome::Gone, _) => break 'attempts Err(true),
+                    Outcome::Declined => {
+                        self.state.untake(idx, block)?;
+                        return Ok(Err(Fallback::Wait));
+                    }
+                    Outcome::Gone => return Ok(Err(Fallback::Reread)),
                 }
             }
             // Every chunk with room was held by another writer (or had none after all): a
             // transaction waits for them.
-            break Err(false);
-        };
-        match outcome {
-            Ok(allocation) => Ok(Some(allocation)),
-            Err(stale) => {
-                if stale {
-                    self.pools.remove(pool);
-                }
-                Ok(None)
-            }
+            return Ok(Err(Fallback::Wait));
         }
     }
-}
 
-impl Held {
     /// Sends the claim of `block`, just taken from chunk `idx` in memory.
+    #[allow(clippy::too_many_arguments)] // One claim's parts, named where they are sent.
     fn claim(
         &mut self,
         db: &dyn Claims,
@@ -194,6 +251,8 @@ impl Held {
         shape: Shape,
         owner: Option<&str>,
         now: u64,
+        order: u32,
+        better: Better,
     ) -> Result<(Outcome, Allocation), Error> {
         let allocation = Allocation {
             first: block.network(),
@@ -214,6 +273,8 @@ impl Held {
             allocation: &allocation,
             allocation_checksum: allocation_checksum(id, &allocation),
             now,
+            order,
+            better,
         };
         Ok((db.claim(&claim)?, allocation))
     }

@@ -482,6 +482,17 @@ impl PoolState {
         Ok(())
     }
 
+    /// Drops chunk `idx` from memory, taking `summary` as its summary byte: it is read again
+    /// when it is tried.
+    pub(crate) fn forget_window(&mut self, idx: usize, summary: u8) -> Result<(), Error> {
+        if idx >= self.layout.chunks() {
+            return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
+        }
+        self.windows.remove(&idx);
+        self.row.summary[idx] = summary;
+        Ok(())
+    }
+
     /// Takes a block of `order` (0: the next address) from chunk `idx`, which must be in memory;
     /// `None` if the chunk has no room (its summary byte is corrected).
     pub(crate) fn take_in(&mut self, idx: usize, order: u32) -> Result<Option<Ipv4Net>, Error> {

@@ -248,7 +248,9 @@ impl Store {
     ) -> Result<Option<crate::model::Allocation>, Error> {
         match &self.backend {
             #[cfg(feature = "postgres")]
-            Backend::Postgres(db) => self.controller.allocate(db.as_ref(), pool, request, owner, now),
+            Backend::Postgres(db) if !db.read_only() => {
+                self.controller.allocate(db.as_ref(), pool, request, owner, now)
+            }
             _ => {
                 let _ = (pool, request, owner, now);
                 Ok(None)

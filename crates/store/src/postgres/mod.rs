@@ -51,6 +51,11 @@ impl Database {
         Ok(database)
     }
 
+    /// Whether this connection was opened for reading only.
+    pub(crate) fn read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The URL without its password.
     pub(crate) fn location(&self) -> &str {
         &self.location

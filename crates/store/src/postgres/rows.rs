@@ -309,8 +309,7 @@ impl Rows for PgRows<'_, '_> {
         checksum: i64,
     ) -> Result<(), Error> {
         self.execute(
-            "UPDATE chunks SET used = $3, bits = $4, summary = $5, allocations = allocations + $6, checksum = $7,
-                version = nextval('chunk_versions')
+            "UPDATE chunks SET used = $3, bits = $4, summary = $5, allocations = allocations + $6, checksum = $7
              WHERE pool_id = $1 AND idx = $2",
             &[
                 &pool_id,

@@ -61,12 +61,28 @@ CREATE TABLE allocations (
     CONSTRAINT allocations_never_overlap EXCLUDE USING gist (pool_id WITH =, int8range(first, last, '[]') WITH &&),
     CONSTRAINT one_allocation_per_owner UNIQUE (owner, pool_id)
 );
+CREATE OR REPLACE FUNCTION chunk_new_version() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    NEW.version := nextval('chunk_versions');
+    RETURN NEW;
+END
+$body$;
+CREATE TRIGGER chunk_versions BEFORE UPDATE ON chunks FOR EACH ROW EXECUTE FUNCTION chunk_new_version();
 "#;
 
-/// Schema 2 to 3: chunk versions. Existing chunks get one each.
+/// Schema 2 to 3: chunk versions. Existing chunks get one each (the table is rewritten, under
+/// its lock, once). Every update of a chunk gets a new one from the trigger, whoever writes it:
+/// an older ipam still running from before the upgrade too.
 const UPGRADE_FROM_2: &str = r#"
 CREATE SEQUENCE IF NOT EXISTS chunk_versions;
 ALTER TABLE chunks ADD COLUMN version bigint NOT NULL DEFAULT nextval('chunk_versions');
+CREATE OR REPLACE FUNCTION chunk_new_version() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    NEW.version := nextval('chunk_versions');
+    RETURN NEW;
+END
+$body$;
+CREATE TRIGGER chunk_versions BEFORE UPDATE ON chunks FOR EACH ROW EXECUTE FUNCTION chunk_new_version();
 UPDATE ipam_meta SET value = '3' WHERE key = 'schema_version';
 "#;
 
