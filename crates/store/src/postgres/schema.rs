@@ -9,6 +9,22 @@ use crate::Error;
 /// comparison whether another controller changed it.
 pub(crate) const SCHEMA_VERSION: i64 = 3;
 
+/// Every update of a chunk gets a new version, whoever makes it (an ipam from before schema 3
+/// still running too).
+macro_rules! version_trigger {
+    () => {
+        r#"
+CREATE OR REPLACE FUNCTION chunk_new_version() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    NEW.version := nextval('chunk_versions');
+    RETURN NEW;
+END
+$body$;
+CREATE TRIGGER chunk_versions BEFORE UPDATE ON chunks FOR EACH ROW EXECUTE FUNCTION chunk_new_version();
+"#
+    };
+}
+
 /// What marks a database as ours: a row of `ipam_meta`.
 const APPLICATION: &str = "ipam";
 
@@ -18,7 +34,8 @@ const APPLICATION: &str = "ipam";
 /// and what only a server can promise: two allocations of one pool can never overlap (an exclusion constraint over
 /// `int8range`s, from `btree_gist`) and an owner holds at most one allocation per pool, whatever
 /// the writer, even a row typed into `psql`.
-const SCHEMA: &str = r#"
+const SCHEMA: &str = concat!(
+    r#"
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE SEQUENCE IF NOT EXISTS chunk_versions;
 CREATE TABLE ipam_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -61,30 +78,23 @@ CREATE TABLE allocations (
     CONSTRAINT allocations_never_overlap EXCLUDE USING gist (pool_id WITH =, int8range(first, last, '[]') WITH &&),
     CONSTRAINT one_allocation_per_owner UNIQUE (owner, pool_id)
 );
-CREATE OR REPLACE FUNCTION chunk_new_version() RETURNS trigger LANGUAGE plpgsql AS $body$
-BEGIN
-    NEW.version := nextval('chunk_versions');
-    RETURN NEW;
-END
-$body$;
-CREATE TRIGGER chunk_versions BEFORE UPDATE ON chunks FOR EACH ROW EXECUTE FUNCTION chunk_new_version();
-"#;
+"#,
+    version_trigger!()
+);
 
 /// Schema 2 to 3: chunk versions. Existing chunks get one each (the table is rewritten, under
 /// its lock, once). Every update of a chunk gets a new one from the trigger, whoever writes it:
 /// an older ipam still running from before the upgrade too.
-const UPGRADE_FROM_2: &str = r#"
+const UPGRADE_FROM_2: &str = concat!(
+    r#"
 CREATE SEQUENCE IF NOT EXISTS chunk_versions;
 ALTER TABLE chunks ADD COLUMN version bigint NOT NULL DEFAULT nextval('chunk_versions');
-CREATE OR REPLACE FUNCTION chunk_new_version() RETURNS trigger LANGUAGE plpgsql AS $body$
-BEGIN
-    NEW.version := nextval('chunk_versions');
-    RETURN NEW;
-END
-$body$;
-CREATE TRIGGER chunk_versions BEFORE UPDATE ON chunks FOR EACH ROW EXECUTE FUNCTION chunk_new_version();
+"#,
+    version_trigger!(),
+    r#"
 UPDATE ipam_meta SET value = '3' WHERE key = 'schema_version';
-"#;
+"#
+);
 
 /// What [`inspect`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
