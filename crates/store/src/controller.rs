@@ -171,11 +171,15 @@ impl Held {
         'attempts: loop {
             let mut passed_busy = false;
             let mut candidates = self.state.candidates(order, 1);
-            if let Some(home) = self.home
-                && let Some(at) = candidates.iter().position(|&i| i == home)
-            {
-                candidates.remove(at);
-                candidates.insert(0, home);
+            if let Some(home) = self.home {
+                match candidates.iter().position(|&i| i == home) {
+                    Some(at) => {
+                        candidates.remove(at);
+                        candidates.insert(0, home);
+                    }
+                    // Full: the policy's order again, until another writer is met.
+                    None => self.home = None,
+                }
             }
             if candidates.is_empty() {
                 return Ok(Err(Fallback::Reread));
