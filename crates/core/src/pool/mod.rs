@@ -204,8 +204,7 @@ impl Pool {
     /// ```
     pub fn allocate_block(&mut self, prefix_len: u8) -> Result<Ipv4Net, Error> {
         let order = self.block_order(prefix_len)?;
-        let pos = self.choose(order).ok_or_else(|| self.exhausted(1 << order))?;
-        self.mark(pos, pos + (1 << order), true);
+        let pos = self.take_block(order).ok_or_else(|| self.exhausted(1 << order))?;
         self.cursor = pos + (1 << order);
         Ok(Ipv4Net::new_assert(self.addr(pos), prefix_len))
     }
@@ -269,8 +268,17 @@ impl Pool {
     /// ```
     pub fn release_block(&mut self, block: Ipv4Net) -> Result<(), Error> {
         let (start, end) = self.block_offsets(block)?;
-        self.check_allocated(start, end)?;
-        self.mark(start, end, false);
+        let order = (end - start).trailing_zeros();
+        if !self.tree.is_leaf_block(order) {
+            self.check_allocated(start, end)?;
+            self.mark(start, end, false);
+            return Ok(());
+        }
+        if let Some(pos) = self.reserved.first_in(start, end - 1) {
+            return Err(Error::Reserved { addr: self.addr(pos) });
+        }
+        self.tree.free_block(start, order).map_err(|pos| Error::NotAllocated { addr: self.addr(pos) })?;
+        self.allocated -= end - start;
         Ok(())
     }
 
@@ -363,6 +371,18 @@ impl Pool {
         Ok(())
     }
 
+    /// A free block of `order` chosen by the policy, marked used and counted.
+    fn take_block(&mut self, order: u32) -> Option<u64> {
+        if self.policy == Policy::FirstFit && self.tree.is_leaf_block(order) {
+            let pos = self.tree.take_first_block(order)?;
+            self.allocated += 1 << order;
+            return Some(pos);
+        }
+        let pos = self.choose(order)?;
+        self.mark(pos, pos + (1 << order), true);
+        Some(pos)
+    }
+
     fn choose(&mut self, order: u32) -> Option<u64> {
         match self.policy {
             Policy::FirstFit if order == 0 => self.tree.first_free(),
@@ -433,16 +453,19 @@ impl Pool {
 
     /// Offsets `start..end` of an aligned block inside the pool.
     fn block_offsets(&self, block: Ipv4Net) -> Result<(u64, u64), Error> {
-        if block.addr() != block.network() {
+        // Integer arithmetic rather than `Ipv4Net::network`/`broadcast`: this is every block
+        // release's first step, and they cost as much as the release itself.
+        let first = u64::from(block.addr().to_bits());
+        let size = 1u64 << (32 - u32::from(block.prefix_len()));
+        if first & (size - 1) != 0 {
             return Err(Error::Misaligned { block });
         }
-        let (first, last) = (u64::from(block.network().to_bits()), u64::from(block.broadcast().to_bits()));
-        self.span_offsets(first, last)
+        self.span_offsets(first, first + size - 1)
     }
 
     /// Offsets `start..end` of the addresses `first..=last`, all of which must lie inside the pool.
     fn span_offsets(&self, first: u64, last: u64) -> Result<(u64, u64), Error> {
-        let base = u64::from(self.net.network().to_bits());
+        let base = u64::from(self.net.addr().to_bits());
         let pool_last = base + self.tree.size() - 1;
         let outside = if first < base {
             Some(first)

@@ -25,6 +25,7 @@
 //! tree, and reach the stored bitmap and the summaries when another word is touched or a block
 //! search needs them ([`hot`]).
 
+mod block;
 mod chunk;
 mod flip;
 mod hot;
@@ -276,15 +277,22 @@ fn node_level(node: &[u64], level: u32) -> u32 {
 }
 
 /// Carries level-1 node `i`'s level, which can only have fallen (`used`) or only risen, into its
-/// chunk's level-2 node. Returns the chunk's level when levels 3 and up must take it (it may have
-/// moved, and they exist): knowing the direction, most changes stop at the first mask bit that
-/// already agrees ([`flip::update_child`]).
+/// chunk's level-2 node (see [`carry_level_into_l2`]).
 #[inline]
 fn carry_into_l2(chunk: &mut Chunk, layout: &Layout, top: u32, i: usize, used: bool) -> Option<u32> {
     if !layout.has_l2 {
         return None;
     }
     let level = chunk.l1_level(layout, i);
+    carry_level_into_l2(chunk, top, i, level, used)
+}
+
+/// Writes level-1 node `i`'s new `level`, which can only have fallen (`used`) or only risen, into
+/// its chunk's level-2 node. Returns the chunk's level when levels 3 and up must take it (it may have
+/// moved, and they exist): knowing the direction, most changes stop at the first mask bit that
+/// already agrees ([`flip::update_child`]).
+#[inline]
+fn carry_level_into_l2(chunk: &mut Chunk, top: u32, i: usize, level: u32, used: bool) -> Option<u32> {
     if !flip::update_child(&mut chunk.l2, i, level, used) || top < 3 {
         return None;
     }

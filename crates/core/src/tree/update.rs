@@ -1,9 +1,10 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
+use super::block::mark_words;
 use super::flip::update_child;
 use super::{
-    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, set_children,
-    stride, word_in_chunk,
+    CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, carry_level_into_l2, chunk_of, node_level,
+    set_child_level, set_children, stride, word_in_chunk,
 };
 use crate::bits::{bits_from, low_bits, run_level};
 
@@ -148,7 +149,18 @@ impl Tree {
             return;
         }
         let chunk = self.materialize(j);
-        let (node, words) = chunk.leaf_mut(&layout, wi >> 6).split_at_mut(layout.leaf_words);
+        let leaf = chunk.leaf_mut(&layout, wi >> 6);
+        if order >= 6 && layout.l1_count > 0 {
+            let level = mark_words(leaf, wi & 63, 1 << (order - 6), used);
+            if !layout.has_l2 {
+                return;
+            }
+            if let Some(level) = carry_level_into_l2(chunk, top, wi >> 6, level, used) {
+                self.propagate_upper(j, level, used);
+            }
+            return;
+        }
+        let (node, words) = leaf.split_at_mut(layout.leaf_words);
         if order < 6 {
             let bits = low_bits(1 << order) << (start & 63);
             let word = &mut words[wi & 63];
@@ -159,12 +171,9 @@ impl Tree {
                 return;
             }
         } else {
-            let count = 1usize << (order - 6);
-            words[wi & 63..][..count].fill(if used { !0 } else { 0 });
-            if layout.l1_count == 0 {
-                return;
-            }
-            set_children(node, low_bits(count as u32) << (wi & 63), if used { 0 } else { 7 });
+            // The single word of a tree without level 1.
+            words[0] = if used { !0 } else { 0 };
+            return;
         }
         if let Some(level) = carry_into_l2(chunk, &layout, top, wi >> 6, used) {
             self.propagate_upper(j, level, used);

@@ -38,6 +38,7 @@ fn test_ops(net: Ipv4Net) -> impl Strategy<Value = Vec<TestOp>> {
     let one = prop_oneof![
         5 => strategies::op(net).prop_map(TestOp::Kit),
         2 => any::<usize>().prop_map(TestOp::ReleaseAllocated),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(n, seed)| TestOp::ReleaseBlockAround(n, seed)),
     ];
     prop::collection::vec(one, 1..48)
 }

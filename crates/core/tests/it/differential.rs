@@ -55,6 +55,9 @@ pub(crate) struct Config {
 pub(crate) enum TestOp {
     Kit(Op),
     ReleaseAllocated(usize),
+    /// A release of the aligned block of order `seed % 13` around an address the model knows is
+    /// allocated: whole blocks handed out earlier come back this way, not only by chance.
+    ReleaseBlockAround(usize, u8),
 }
 
 /// Everything a test needs to turn seeds into addresses of one pool.
@@ -171,8 +174,19 @@ fn apply(
     model: &mut Model,
     op: &TestOp,
 ) -> (Result<Outcome, Error>, Result<Outcome, Error>) {
+    let around;
     let op = match op {
         TestOp::Kit(op) => op,
+        TestOp::ReleaseBlockAround(n, seed) => {
+            let allocated: Vec<u64> = allocated_positions(model, 4096);
+            let Some(&pos) = allocated.get(n % allocated.len().max(1)) else {
+                return (Ok(Outcome::Done), Ok(Outcome::Done));
+            };
+            let order = (u32::from(*seed) % 13).min(32 - u32::from(ctx.net.prefix_len()));
+            let start = pos >> order << order;
+            around = Op::ReleaseBlock(Ipv4Net::new_assert(ctx.addr(start), (32 - order) as u8));
+            &around
+        }
         TestOp::ReleaseAllocated(n) => {
             let allocated: Vec<u64> = allocated_positions(model, 4096);
             let Some(&pos) = allocated.get(n % allocated.len().max(1)) else {

@@ -1,0 +1,123 @@
+//! Blocks of whole words under one level-1 node (order 6 to 12: a /26 to a /20), taken by first fit
+//! and given back in one pass down the path and one pass up.
+//!
+//! Why a path of its own: the general route (a descent, then [`Tree::fill`]) finds the chunk and the
+//! leaf twice, recomputes the leaf's level from scratch and checks the block word by word through
+//! the hot-word overlay. Here the descent ends holding the leaf, the block is one run of words in it,
+//! and its level-1 node changes by one mask operation per order.
+
+use super::hot::Hot;
+use super::{CHUNK_ORDER, Slot, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
+use crate::bits::{aligned_runs, low_bits, run_level};
+
+impl Tree {
+    /// Whether blocks of order `k` take this path: whole words under one level-1 node, in a tree
+    /// whose leaves hold 64 words (every tree with a level 2).
+    #[inline]
+    pub(crate) fn is_leaf_block(&self, k: u32) -> bool {
+        self.layout.has_l2 && (6..=12).contains(&k)
+    }
+
+    /// Takes the lowest aligned free block of order `k` (see [`Tree::is_leaf_block`]) and returns its
+    /// start.
+    pub(crate) fn take_first_block(&mut self, k: u32) -> Option<u64> {
+        debug_assert!(self.is_leaf_block(k));
+        // The descent reads the stored summaries.
+        self.flush();
+        let mut j = 0;
+        for level in (3..=self.top).rev() {
+            let children = self.upper[level as usize - 3][j * stride(level) + k as usize];
+            if children == 0 {
+                return None;
+            }
+            j = j * 64 + children.trailing_zeros() as usize;
+        }
+        let (layout, top) = (self.layout, self.top);
+        let chunk = self.materialize(j);
+        let nodes = chunk.l2[k as usize];
+        if nodes == 0 {
+            // Only a level-2 root can get here: a level-3 mask bit promises a block in the chunk.
+            return None;
+        }
+        let i = nodes.trailing_zeros() as usize;
+        let leaf = chunk.leaf_mut(&layout, i);
+        let runs = aligned_runs(leaf[stride(1) - 2], k - 6);
+        debug_assert_ne!(runs, 0, "the level-2 node promised a free block in leaf {i}");
+        let first = u64::from(runs.trailing_zeros());
+        let level = mark_words(leaf, first as usize, 1 << (k - 6), true);
+        let level = carry_level_into_l2(chunk, top, i, level, true);
+        if let Some(level) = level {
+            self.propagate_upper(j, level, true);
+        }
+        let start = ((j as u64) << CHUNK_ORDER) + ((i as u64) << 12) + (first << 6);
+        if self.hot.word.wrapping_sub(start >> 6) < 1 << (k - 6) {
+            // The hot word was written back above, and has just been overwritten.
+            self.hot = Hot::COLD;
+        }
+        Some(start)
+    }
+
+    /// Frees the aligned block of order `k` at `start` (see [`Tree::is_leaf_block`]) if every
+    /// position in it is used; otherwise changes nothing and returns the first free one.
+    pub(crate) fn free_block(&mut self, start: u64, k: u32) -> Result<(), u64> {
+        debug_assert!(self.is_leaf_block(k) && start.is_multiple_of(1 << k));
+        let count = 1u64 << (k - 6);
+        if self.hot.word.wrapping_sub(start >> 6) < count {
+            self.retire_hot();
+        }
+        let (j, wi) = (chunk_of(start), word_in_chunk(start));
+        let i = wi >> 6;
+        if matches!(self.slots[j], Slot::Free) {
+            return Err(start);
+        }
+        let (layout, top) = (self.layout, self.top);
+        let chunk = self.materialize(j);
+        let leaf = chunk.stored_leaf_mut(&layout, i).ok_or(start)?;
+        let words = &leaf[layout.leaf_words + (wi & 63)..][..count as usize];
+        if let Some((n, word)) = words.iter().enumerate().find(|&(_, &word)| word != !0) {
+            return Err(start + ((n as u64) << 6) + u64::from(word.trailing_ones()));
+        }
+        let level = mark_words(leaf, wi & 63, count as usize, false);
+        let level = carry_level_into_l2(chunk, top, i, level, false);
+        if let Some(level) = level {
+            self.propagate_upper(j, level, false);
+        }
+        self.low_free = self.low_free.min(start);
+        Ok(())
+    }
+}
+
+/// Marks `count` words of a leaf (its level-1 node, then 64 words) from word `first` on entirely used
+/// or entirely free, and writes the node: a used word is in no mask, a free one in every mask.
+/// Returns the node's new level; whether it moved is the parent's first test
+/// ([`super::flip::update_child`]), so the old level is never computed.
+#[inline(always)]
+pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: bool) -> u32 {
+    let (node, bitmap) = leaf.split_at_mut(stride(1));
+    let fill = if used { !0 } else { 0 };
+    // Fixed-size stores for the usual sizes (a /24 is four words) rather than a call to memset.
+    match count {
+        1 => bitmap[first] = fill,
+        2 => bitmap[first..first + 2].copy_from_slice(&[fill; 2]),
+        4 => bitmap[first..first + 4].copy_from_slice(&[fill; 4]),
+        _ => bitmap[first..first + count].fill(fill),
+    }
+    let words = low_bits(count as u32) << first;
+    let (masks, nonempty) = node.split_at_mut(stride(1) - 1);
+    if used {
+        let mut filled = 0;
+        for (k, mask) in masks.iter_mut().enumerate() {
+            *mask &= !words;
+            filled |= u64::from(*mask != 0) << k;
+        }
+        nonempty[0] = filled;
+        node_level(node, 1)
+    } else {
+        for mask in masks.iter_mut() {
+            *mask |= words;
+        }
+        // Every mask now holds the freed words, and the entirely-free one decides the level.
+        nonempty[0] = low_bits(stride(1) as u32 - 1);
+        6 + run_level(masks[6])
+    }
+}
