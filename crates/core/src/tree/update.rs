@@ -1,7 +1,7 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::block::mark_words;
-use super::flip::update_child;
+use super::flip::{settle, update_child};
 use super::{
     CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, carry_level_into_l2, chunk_of, node_level,
     set_child_level, set_children, stride, word_in_chunk,
@@ -16,10 +16,15 @@ impl Tree {
         debug_assert!(flipped, "set of a used position");
     }
 
-    /// Marks `pos` used if it is free; returns whether it was.
+    /// Marks `pos` used if it is free; returns whether it was. A given address is rarely followed by
+    /// another change in its word, so outside the hot word it is written through
+    /// ([`Tree::flip_through`]) and the hot word stays where allocation works.
     #[inline]
     pub(crate) fn set_free(&mut self, pos: u64) -> bool {
-        self.flip_to(pos, true)
+        if pos >> 6 == self.hot.word {
+            return self.flip_to(pos, true);
+        }
+        self.flip_through(pos, true)
     }
 
     /// Marks `pos` free if it is used; returns whether it was.
@@ -99,6 +104,40 @@ impl Tree {
         }
         self.adopt(pos >> 6, stored);
         self.hot.bits ^= bit;
+        true
+    }
+
+    /// Whether a flip to `used` in leaf `i` of chunk `j` is certainly refused, judged without storing
+    /// anything: marking used in a chunk marked full, or freeing where nothing was ever stored.
+    #[inline(always)]
+    fn refused_outright(&self, j: usize, i: usize, used: bool) -> bool {
+        match &self.slots[j] {
+            Slot::Free => !used,
+            Slot::Full => used,
+            Slot::Mixed(chunk) => !used && chunk.leaf(&self.layout, i).is_none(),
+        }
+    }
+
+    /// [`Tree::flip_to`] outside the hot word, written to the stored word and carried up the
+    /// summaries at once: one lookup, and the hot word is left alone.
+    #[inline(never)]
+    fn flip_through(&mut self, pos: u64, used: bool) -> bool {
+        let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
+        if self.refused_outright(j, wi >> 6, used) {
+            return false;
+        }
+        let (layout, top) = (self.layout, self.top);
+        let chunk = self.materialize(j);
+        let leaf = chunk.leaf_mut(&layout, wi >> 6);
+        let word = &mut leaf[layout.leaf_words + (wi & 63)];
+        let old = *word;
+        if (old >> (pos & 63) & 1 == 1) == used {
+            return false;
+        }
+        *word = old ^ (1 << (pos & 63));
+        if settle(leaf, top, pos, old, used) {
+            self.resummarize(pos, used);
+        }
         true
     }
 
