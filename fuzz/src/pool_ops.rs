@@ -73,7 +73,7 @@ fn block(u: &mut Unstructured<'_>, net: Ipv4Net) -> Result<Ipv4Net> {
 }
 
 fn op(u: &mut Unstructured<'_>, net: Ipv4Net) -> Result<TestOp> {
-    Ok(match u.int_in_range(0..=9)? {
+    Ok(match u.int_in_range(0..=10)? {
         0 | 1 => TestOp::Kit(Op::Allocate),
         2 => TestOp::Kit(Op::AllocateSpecific(addr(u, net)?)),
         3 => TestOp::Kit(Op::AllocateBlock(prefix_len(u, net)?)),
@@ -94,6 +94,7 @@ fn op(u: &mut Unstructured<'_>, net: Ipv4Net) -> Result<TestOp> {
             };
             TestOp::Kit(Op::ReleaseRange(first..=last))
         }
-        _ => TestOp::ReleaseAllocated(u.arbitrary()?),
+        9 => TestOp::ReleaseAllocated(u.arbitrary()?),
+        _ => TestOp::ReleaseBlockAround(u.arbitrary()?, u.arbitrary()?),
     })
 }

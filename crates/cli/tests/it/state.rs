@@ -48,8 +48,18 @@ fn kill_group(child: &mut std::process::Child) {
 /// Every allocation recorded once, and the pool rebuilt from the file agrees with the records.
 fn consistent(state: &Path, pool: &str) -> Vec<ipam_store::Allocation> {
     let store = ipam_store::Store::open(state).expect("the file reopens");
+    // On PostgreSQL a killed client's server session may still be finishing its last statement:
+    // wait until two reads 20 ms apart agree, so the checks below see one state.
+    let mut all = store.allocations(pool).unwrap();
+    for _ in 0..250 {
+        std::thread::sleep(Duration::from_millis(20));
+        let again = store.allocations(pool).unwrap();
+        if again.len() == all.len() {
+            break;
+        }
+        all = again;
+    }
     assert_eq!(store.check().unwrap(), Vec::<String>::new(), "the deep check");
-    let all = store.allocations(pool).unwrap();
     let firsts: HashSet<_> = all.iter().map(|a| a.first).collect();
     assert_eq!(firsts.len(), all.len(), "an allocation is recorded twice");
     let total: u64 = all.iter().map(|a| u64::from(u32::from(a.last) - u32::from(a.first)) + 1).sum();
