@@ -67,6 +67,13 @@ impl Chunk {
         Some(&self.leaves[start..start + layout.leaf_len])
     }
 
+    /// Where the leaf of level-1 node `i` starts in the chunk's leaves, if stored.
+    #[inline(always)]
+    pub(super) fn leaf_start_if_stored(&self, layout: &Layout, i: usize) -> Option<usize> {
+        let at = self.place[i];
+        (at != ABSENT).then(|| at as usize * layout.leaf_len)
+    }
+
     /// The leaf of level-1 node `i`, if stored, for writing.
     #[inline(always)]
     pub(super) fn stored_leaf_mut(&mut self, layout: &Layout, i: usize) -> Option<&mut [u64]> {
@@ -126,6 +133,12 @@ impl Chunk {
             return 0;
         }
         self.leaves[at as usize * layout.leaf_len + layout.leaf_words + (wi & 63)]
+    }
+
+    /// Word `k` of the leaf starting at `start` (from [`Chunk::leaf_start_if_stored`]).
+    #[inline(always)]
+    pub(super) fn word_at(&self, layout: &Layout, start: usize, k: usize) -> u64 {
+        self.leaves[start + layout.leaf_words + k]
     }
 
     /// The masks of node `i` at `level` (1 or 2) of the chunk.

@@ -2,6 +2,7 @@
 
 use super::block::mark_words;
 use super::flip::{settle, update_child};
+use super::hot::Hot;
 use super::{
     CHUNK_ORDER, CHUNK_WORDS, Slot, Tree, carry_into_l2, carry_level_into_l2, chunk_of, node_level,
     set_child_level, set_children, stride, word_in_chunk,
@@ -96,13 +97,27 @@ impl Tree {
     /// writing through made scattered release + allocate 1.5 to 2.3 times slower).
     #[inline(never)]
     fn flip_elsewhere(&mut self, pos: u64, used: bool) -> bool {
-        // Outside the hot word the stored bitmap is the truth.
-        let stored = self.stored_word(pos >> 6);
-        let bit = 1 << (pos & 63);
+        let (w, bit) = (pos >> 6, 1 << (pos & 63));
+        let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
+        // A stored leaf's offset survives the write-back (leaves never move): one lookup serves both
+        // the test and the adoption.
+        if let Slot::Mixed(chunk) = &self.slots[j]
+            && let Some(leaf) = chunk.leaf_start_if_stored(&self.layout, wi >> 6)
+        {
+            // Outside the hot word the stored bitmap is the truth.
+            let stored = chunk.word_at(&self.layout, leaf, wi & 63);
+            if (stored & bit != 0) == used {
+                return false;
+            }
+            self.flush();
+            self.hot = Hot { word: w, bits: stored ^ bit, leaf };
+            return true;
+        }
+        let stored = self.stored_word(w);
         if (stored & bit != 0) == used {
             return false;
         }
-        self.adopt(pos >> 6, stored);
+        self.adopt(w, stored);
         self.hot.bits ^= bit;
         true
     }
