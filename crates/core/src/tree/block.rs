@@ -22,8 +22,10 @@ impl Tree {
     /// start.
     pub(crate) fn take_first_block(&mut self, k: u32) -> Option<u64> {
         debug_assert!(self.is_leaf_block(k));
-        // The descent reads the stored summaries.
-        self.flush();
+        // The descent reads the stored summaries (a call only when a word is hot).
+        if self.hot.word != super::hot::NONE {
+            self.flush();
+        }
         let mut j = 0;
         for level in (3..=self.top).rev() {
             let children = self.upper[level as usize - 3][j * stride(level) + k as usize];
