@@ -356,8 +356,13 @@ pub(crate) fn chunk(db: &dyn Rows, pool_id: i64, idx: usize, lock: Lock) -> Resu
             (true, Lock::Wait) => Err(damaged(format!("chunk {idx} of pool id {pool_id} has no row"))),
         };
     };
-    verified_chunk(pool_id, idx, raw, db.per_chunk())
+    let (bits, summary) = verified_chunk(pool_id, idx, raw, db.per_chunk())?;
+    Ok(ChunkRead::Read { bits, summary })
 }
+
+/// A chunk's (count, serialized bits) when its row holds any, and its summary byte where the row
+/// keeps one.
+pub(crate) type VerifiedChunk = (Option<(u64, Vec<u8>)>, Option<u8>);
 
 /// A chunk row read, checked against its checksum. `per_chunk`: the backend keeps a row for
 /// every chunk, so a row may hold no bits.
@@ -366,13 +371,13 @@ pub(crate) fn verified_chunk(
     idx: usize,
     raw: RawChunk,
     per_chunk: bool,
-) -> Result<ChunkRead, Error> {
+) -> Result<VerifiedChunk, Error> {
     if raw.checksum != chunk_checksum(pool_id, idx, raw.used, &raw.bits, raw.summary) {
         return Err(damaged(format!("chunk {idx} of pool id {pool_id} does not match its checksum")));
     }
     // A backend that keeps a row for every chunk has rows that hold no bits.
     let empty = raw.used == 0 && raw.bits.is_empty() && per_chunk;
-    Ok(ChunkRead::Read { bits: (!empty).then_some((raw.used, raw.bits)), summary: raw.summary })
+    Ok(((!empty).then_some((raw.used, raw.bits)), raw.summary))
 }
 
 /// A pool's chunk rows, with their summary bytes where the rows keep them.

@@ -342,6 +342,14 @@ impl PoolState {
         Ok(())
     }
 
+    /// Fails unless chunk `idx` lies inside the pool: a row past its end is damage.
+    fn check_chunk_index(&self, idx: usize) -> Result<(), Error> {
+        if idx >= self.layout.chunks() {
+            return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
+        }
+        Ok(())
+    }
+
     fn check_inside(&self, addr: Ipv4Addr) -> Result<(), Error> {
         if self.row.def.cidr.contains(&addr) {
             Ok(())
@@ -354,9 +362,7 @@ impl PoolState {
     pub(crate) fn whole(&mut self, conn: &dyn Rows) -> Result<Pool, Error> {
         let mut on_file = Vec::new();
         for (idx, summary) in rows::chunk_list(conn, self.row.id)? {
-            if idx >= self.layout.chunks() {
-                return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
-            }
+            self.check_chunk_index(idx)?;
             match summary {
                 // A chunk this transaction has not read: its row is newer than the snapshot.
                 Some(byte) if !self.windows.contains_key(&idx) => self.row.summary[idx] = byte,
@@ -470,13 +476,8 @@ impl PoolState {
 
     /// Puts chunk `idx` in memory from its row, replacing what was there.
     pub(crate) fn adopt_chunk(&mut self, idx: usize, raw: rows::RawChunk) -> Result<(), Error> {
-        if idx >= self.layout.chunks() {
-            return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
-        }
-        let ChunkRead::Read { bits, summary } = rows::verified_chunk(self.row.id, idx, raw, self.per_chunk)?
-        else {
-            unreachable!("a row that was read is never busy");
-        };
+        self.check_chunk_index(idx)?;
+        let (bits, summary) = rows::verified_chunk(self.row.id, idx, raw, self.per_chunk)?;
         let pool = self.window_from(idx, bits, summary)?;
         self.windows.insert(idx, pool);
         Ok(())
@@ -485,9 +486,7 @@ impl PoolState {
     /// Drops chunk `idx` from memory, taking `summary` as its summary byte: it is read again
     /// when it is tried.
     pub(crate) fn forget_window(&mut self, idx: usize, summary: u8) -> Result<(), Error> {
-        if idx >= self.layout.chunks() {
-            return Err(damaged(format!("pool `{}` has a chunk past its end", self.row.def.name)));
-        }
+        self.check_chunk_index(idx)?;
         self.windows.remove(&idx);
         self.row.summary[idx] = summary;
         Ok(())

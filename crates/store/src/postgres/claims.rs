@@ -76,14 +76,9 @@ impl Database {
 }
 
 /// A chunk row from `row`'s columns `at..at + 5` (version, used, bits, summary, checksum).
-fn raw_chunk(row: &postgres::Row, at: usize) -> Result<(i64, RawChunk), Error> {
-    let used = u64::try_from(row.try_get::<_, i64>(at + 1)?)
-        .map_err(|_| crate::damaged("a chunk with a negative count".into()))?;
-    let summary =
-        u8::try_from(row.try_get::<_, i16>(at + 3)?).map_err(|_| crate::damaged("a summary byte".into()))?;
-    let raw =
-        RawChunk { used, bits: row.try_get(at + 2)?, summary: Some(summary), checksum: row.try_get(at + 4)? };
-    Ok((row.try_get(at)?, raw))
+/// A chunk row's version, then the chunk, from column `at` on.
+fn versioned_chunk(row: &postgres::Row, at: usize) -> Result<(i64, RawChunk), Error> {
+    Ok((row.try_get(at)?, super::rows::raw_chunk(row, at + 1)?))
 }
 
 impl Claims for Database {
@@ -97,7 +92,7 @@ impl Claims for Database {
 
     fn load_chunk(&self, pool_id: i64, idx: usize) -> Result<Option<(i64, RawChunk)>, Error> {
         let rows = self.query_alone(CHUNK, &[&pool_id, &to_i64(idx as u64)]).map_err(|e| self.classify(e))?;
-        rows.first().map(|row| raw_chunk(row, 0)).transpose()
+        rows.first().map(|row| versioned_chunk(row, 0)).transpose()
     }
 
     fn claim(&self, c: &Claim<'_>) -> Result<Outcome, Error> {
@@ -172,7 +167,7 @@ impl Claims for Database {
             return Ok(Outcome::Better(chunks));
         }
         if row.try_get::<_, Option<i64>>(5)?.is_some() {
-            let (version, raw) = raw_chunk(row, 5)?;
+            let (version, raw) = versioned_chunk(row, 5)?;
             return Ok(Outcome::Stale(version, raw));
         }
         Ok(if row.try_get::<_, bool>(2)? { Outcome::Busy } else { Outcome::Gone })

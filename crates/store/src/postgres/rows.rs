@@ -87,6 +87,18 @@ fn count(value: i64) -> Result<u64, Error> {
     u64::try_from(value).map_err(|_| crate::damaged(format!("a negative count ({value})")))
 }
 
+/// A chunk row's used count, bits, summary byte and checksum, from column `at` on.
+pub(super) fn raw_chunk(r: &postgres::Row, at: usize) -> Result<RawChunk, Error> {
+    let summary =
+        u8::try_from(r.try_get::<_, i16>(at + 2)?).map_err(|_| crate::damaged("a summary byte".into()))?;
+    Ok(RawChunk {
+        used: count(r.try_get(at)?)?,
+        bits: r.try_get(at + 1)?,
+        summary: Some(summary),
+        checksum: r.try_get(at + 3)?,
+    })
+}
+
 fn raw_pool(r: &postgres::Row) -> Result<RawPool, Error> {
     let prefix_len = u8::try_from(r.try_get::<_, i16>(3)?).unwrap_or(u8::MAX);
     let def = PoolDef {
@@ -268,18 +280,7 @@ impl Rows for PgRows<'_, '_> {
                 &[&pool_id, &idx],
             )?,
         };
-        rows.first()
-            .map(|r| {
-                let summary = u8::try_from(r.try_get::<_, i16>(2)?)
-                    .map_err(|_| crate::damaged("a summary byte".into()))?;
-                Ok(RawChunk {
-                    used: count(r.try_get(0)?)?,
-                    bits: r.try_get(1)?,
-                    summary: Some(summary),
-                    checksum: r.try_get(3)?,
-                })
-            })
-            .transpose()
+        rows.first().map(|r| raw_chunk(r, 0)).transpose()
     }
 
     fn chunk_list(&self, pool_id: i64) -> Result<Vec<(usize, Option<u8>)>, Error> {
