@@ -18,6 +18,7 @@ static FRESH: AtomicUsize = AtomicUsize::new(0);
 
 impl Backend {
     /// PostgreSQL for the test `name`, or `None` (saying why) when no server is given.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn postgres(name: &'static str) -> Option<Backend> {
         let Some(url) = server() else {
             eprintln!(
@@ -53,6 +54,7 @@ impl Backend {
 }
 
 /// A fresh database `name` on the test server, as a URL; `None` (saying why) without a server.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn database(name: &str) -> Option<String> {
     let Some(url) = server() else {
         eprintln!("skipped: {name}: set IPAM_TEST_POSTGRES to a server's URL (see the README)");
@@ -62,6 +64,7 @@ pub(crate) fn database(name: &str) -> Option<String> {
 }
 
 /// The server's URL, if the tests have one.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn server() -> Option<String> {
     std::env::var("IPAM_TEST_POSTGRES").ok().filter(|u| !u.is_empty())
 }
