@@ -8,7 +8,7 @@
 
 use super::hot::Hot;
 use super::{CHUNK_ORDER, Slot, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
-use crate::bits::{aligned_runs, low_bits, run_level};
+use crate::bits::{aligned_runs, low_bits};
 
 impl Tree {
     /// Whether blocks of order `k` take this path: whole words under one level-1 node, in a tree
@@ -76,8 +76,8 @@ impl Tree {
         let chunk = self.materialize(j);
         let leaf = chunk.stored_leaf_mut(&layout, i).ok_or(start)?;
         let words = &leaf[layout.leaf_words + (wi & 63)..][..count as usize];
-        if let Some((n, word)) = words.iter().enumerate().find(|&(_, &word)| word != !0) {
-            return Err(start + ((n as u64) << 6) + u64::from(word.trailing_ones()));
+        if !all_full(words) {
+            return Err(first_free_in(words, start));
         }
         let level = mark_words(leaf, wi & 63, count as usize, false);
         let level = carry_level_into_l2(chunk, top, i, level, false);
@@ -89,10 +89,35 @@ impl Tree {
     }
 }
 
-/// Marks `count` words of a leaf (its level-1 node, then 64 words) from word `first` on entirely used
-/// or entirely free, and writes the node: a used word is in no mask, a free one in every mask.
-/// Returns the node's new level; whether it moved is the parent's first test
-/// ([`super::flip::update_child`]), so the old level is never computed.
+/// Whether every word is entirely used: straight-line ANDs for the usual sizes (a /24 is four words),
+/// a loop otherwise; the first free position is found only on failure ([`first_free_in`]).
+#[inline(always)]
+fn all_full(words: &[u64]) -> bool {
+    let all = match *words {
+        [a] => a,
+        [a, b] => a & b,
+        [a, b, c, d] => a & b & c & d,
+        _ => words.iter().fold(!0, |all, &word| all & word),
+    };
+    all == !0
+}
+
+/// The first free position in `words` (not all of them full), the first of which starts at `start`.
+#[cold]
+fn first_free_in(words: &[u64], start: u64) -> u64 {
+    let (n, word) = words.iter().enumerate().find(|&(_, &word)| word != !0).unwrap_or((0, &0));
+    start + ((n as u64) << 6) + u64::from(word.trailing_ones())
+}
+
+/// Marks `count` (a power of two) words of a leaf (its level-1 node, then 64 words) from word `first`
+/// (a multiple of `count`) on entirely used or entirely free, and writes the node: a used word is in
+/// no mask, a free one in every mask. Returns, for the parent's update
+/// ([`super::flip::update_child`], which tests one bit to learn whether the level moved, so the old
+/// level is never computed):
+/// - used: the node's new level;
+/// - free: the level of the largest aligned free run of words around the freed ones. That is the
+///   node's new level if the level rose, and no more than it otherwise, which is all a free's update
+///   needs; it costs a buddy test or two instead of a [`crate::bits::run_level`] of the whole mask.
 #[inline(always)]
 pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: bool) -> u32 {
     let (node, bitmap) = leaf.split_at_mut(stride(1));
@@ -104,7 +129,8 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
         4 => bitmap[first..first + 4].copy_from_slice(&[fill; 4]),
         _ => bitmap[first..first + count].fill(fill),
     }
-    let words = low_bits(count as u32) << first;
+    // `count` is 1 to 64, so the shift never overflows ([`low_bits`] would test for 64).
+    let words = (!0u64 >> (64 - count)) << first;
     let (masks, nonempty) = node.split_at_mut(stride(1) - 1);
     if used {
         let mut filled = 0;
@@ -118,8 +144,24 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
         for mask in masks.iter_mut() {
             *mask |= words;
         }
-        // Every mask now holds the freed words, and the entirely-free one decides the level.
         nonempty[0] = low_bits(stride(1) as u32 - 1);
-        6 + run_level(masks[6])
+        7 + merged_order(masks[6], first, count)
     }
+}
+
+/// Word order (log2 of the word count) of the largest aligned all-set run of `whole` that contains
+/// the aligned run of `count` words at `first`, which is all set.
+#[inline(always)]
+fn merged_order(whole: u64, first: usize, count: usize) -> u32 {
+    let (mut order, mut start) = (count.trailing_zeros(), first);
+    while order < 6 {
+        let size = 1usize << order;
+        let buddy = low_bits(size as u32) << (start ^ size);
+        if whole & buddy != buddy {
+            break;
+        }
+        start &= !size;
+        order += 1;
+    }
+    order
 }
