@@ -16,7 +16,7 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented|fragmented-16|singles-26s|rare-24 \
-                 next_free|release_allocate|release_specific|block_24|free_blocks|from_roaring N [first|best|round]";
+                 next_free|release_allocate|release_specific|release|specific|block_24|free_blocks|from_roaring N [first|best|round]";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
     else {
@@ -105,6 +105,34 @@ fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
                     pool.allocate_specific(black_box(offset));
                 }
             }
+        }
+        "release" | "specific" => {
+            // The criterion groups' work: only the first half of each batch is timed (used addresses
+            // released, or free ones taken, in random order); the second half puts them back.
+            let release = op == "release";
+            let mut batch = if release { data.used_sample(1 << 16) } else { data.free_sample(1 << 16) };
+            fastrand::Rng::with_seed(3).shuffle(&mut batch);
+            let mut timed = Duration::ZERO;
+            for round in 0..n.div_ceil(batch.len() as u64) {
+                let batch = &batch[..batch.len().min((n - round * batch.len() as u64) as usize)];
+                let started = Instant::now();
+                for &offset in batch {
+                    if release {
+                        pool.release(black_box(offset))
+                    } else {
+                        pool.allocate_specific(black_box(offset))
+                    };
+                }
+                timed += started.elapsed();
+                for &offset in batch {
+                    if release {
+                        pool.allocate_specific(black_box(offset))
+                    } else {
+                        pool.release(black_box(offset))
+                    };
+                }
+            }
+            return Some(timed);
         }
         _ => return None,
     }
