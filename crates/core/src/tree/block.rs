@@ -27,8 +27,9 @@ impl Tree {
             self.flush();
         }
         let mut j = 0;
-        for level in (3..=self.top).rev() {
-            let children = self.upper[level as usize - 3][j * stride(level) + k as usize];
+        // `upper` holds levels 3 to the top, in that order.
+        for (depth, masks) in self.upper.iter().enumerate().rev() {
+            let children = masks[j * stride(depth as u32 + 3) + k as usize];
             if children == 0 {
                 return None;
             }
@@ -133,12 +134,15 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
     let words = (!0u64 >> (64 - count)) << first;
     let (masks, nonempty) = node.split_at_mut(stride(1) - 1);
     if used {
-        let mut filled = 0;
-        for (k, mask) in masks.iter_mut().enumerate() {
+        for mask in masks.iter_mut() {
             *mask &= !words;
-            filled |= u64::from(*mask != 0) << k;
         }
-        nonempty[0] = filled;
+        // Masks shrink upwards: with an entirely free word left, every mask holds it.
+        nonempty[0] = if masks[6] != 0 {
+            low_bits(stride(1) as u32 - 1)
+        } else {
+            masks.iter().enumerate().fold(0, |filled, (k, mask)| filled | u64::from(*mask != 0) << k)
+        };
         node_level(node, 1)
     } else {
         for mask in masks.iter_mut() {
