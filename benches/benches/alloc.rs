@@ -6,11 +6,12 @@
 //! call searches the same fill. Ids: `group/implementation/dataset`.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
 };
+use ipam_benches::batches::timed_batches;
 use ipam_benches::ours::{Ours, OursBestFit, OursFirstFit, OursRoundRobin};
 use ipam_benches::peers::{GoIpam, IpRangeFree, K8sBitmap, NextFit, RoaringFree, WordScan};
 use ipam_benches::{Allocator, BlockAllocator, Dataset};
@@ -61,31 +62,6 @@ fn release_allocate<A: Allocator>(group: &mut BenchmarkGroup<'_, WallTime>, data
             used[i] = pool.allocate().expect("one was just released");
         })
     });
-}
-
-/// Times only `timed` over a run of distinct offsets, then undoes it untimed with `undo`.
-fn timed_batches<A: Allocator>(
-    pool: &mut A,
-    offsets: &[u32],
-    iters: u64,
-    timed: fn(&mut A, u32) -> bool,
-    undo: fn(&mut A, u32) -> bool,
-) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut left = iters as usize;
-    while left > 0 {
-        let batch = &offsets[..left.min(offsets.len())];
-        let start = Instant::now();
-        for &offset in batch {
-            black_box(timed(pool, offset));
-        }
-        total += start.elapsed();
-        for &offset in batch {
-            assert!(undo(pool, offset));
-        }
-        left -= batch.len();
-    }
-    total
 }
 
 /// Release of one allocated address (random order), alone.

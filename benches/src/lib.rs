@@ -5,6 +5,7 @@
 //! so every implementation gets the same pool and the same fill.
 
 pub mod allocator;
+pub mod batches;
 pub mod estimates;
 pub mod ours;
 pub mod peers;

@@ -10,6 +10,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use ipam_benches::batches::timed_batches;
 use ipam_benches::ours::Ours;
 use ipam_benches::{Allocator, BlockAllocator, Dataset};
 
@@ -107,32 +108,24 @@ fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
             }
         }
         "release" | "specific" => {
-            // The criterion groups' work: only the first half of each batch is timed (used addresses
-            // released, or free ones taken, in random order); the second half puts them back.
+            // The criterion groups' work and order (benches/benches/alloc.rs): only the first half of
+            // each batch is timed. Callgrind counts both halves, as `release_specific` does.
             let release = op == "release";
-            let mut batch = if release { data.used_sample(1 << 16) } else { data.free_sample(1 << 16) };
-            fastrand::Rng::with_seed(3).shuffle(&mut batch);
-            let mut timed = Duration::ZERO;
-            for round in 0..n.div_ceil(batch.len() as u64) {
-                let batch = &batch[..batch.len().min((n - round * batch.len() as u64) as usize)];
-                let started = Instant::now();
-                for &offset in batch {
-                    if release {
-                        pool.release(black_box(offset))
-                    } else {
-                        pool.allocate_specific(black_box(offset))
-                    };
-                }
-                timed += started.elapsed();
-                for &offset in batch {
-                    if release {
-                        pool.allocate_specific(black_box(offset))
-                    } else {
-                        pool.release(black_box(offset))
-                    };
-                }
+            let offsets = if release {
+                let mut used = data.used_sample(1 << 16);
+                fastrand::Rng::with_seed(3).shuffle(&mut used);
+                used
+            } else {
+                data.free_sample(1 << 16)
+            };
+            if offsets.is_empty() {
+                return None;
             }
-            return Some(timed);
+            return Some(if release {
+                timed_batches(&mut pool, &offsets, n, Ours::release, Ours::allocate_specific)
+            } else {
+                timed_batches(&mut pool, &offsets, n, Ours::allocate_specific, Ours::release)
+            });
         }
         _ => return None,
     }

@@ -27,7 +27,6 @@ impl Tree {
             self.flush();
         }
         let mut j = 0;
-        // `upper` holds levels 3 to the top, in that order.
         for (depth, masks) in self.upper.iter().enumerate().rev() {
             let children = masks[j * stride(depth as u32 + 3) + k as usize];
             if children == 0 {
@@ -106,7 +105,7 @@ fn all_full(words: &[u64]) -> bool {
 /// The first free position in `words` (not all of them full), the first of which starts at `start`.
 #[cold]
 fn first_free_in(words: &[u64], start: u64) -> u64 {
-    let (n, word) = words.iter().enumerate().find(|&(_, &word)| word != !0).unwrap_or((0, &0));
+    let (n, word) = words.iter().enumerate().find(|&(_, &word)| word != !0).expect("a word is not full");
     start + ((n as u64) << 6) + u64::from(word.trailing_ones())
 }
 
@@ -116,9 +115,10 @@ fn first_free_in(words: &[u64], start: u64) -> u64 {
 /// ([`super::flip::update_child`], which tests one bit to learn whether the level moved, so the old
 /// level is never computed):
 /// - used: the node's new level;
-/// - free: the level of the largest aligned free run of words around the freed ones. That is the
-///   node's new level if the level rose, and no more than it otherwise, which is all a free's update
-///   needs; it costs a buddy test or two instead of a [`crate::bits::run_level`] of the whole mask.
+/// - free: 7 plus the word order of the largest aligned free run of words around the freed ones. That
+///   is the node's new level if the level rose (a larger free run elsewhere was there before), and at
+///   most it otherwise, which is all a free's update needs; it costs one buddy test per order the run
+///   grows (at most six) instead of a [`crate::bits::run_level`] of the whole mask.
 #[inline(always)]
 pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: bool) -> u32 {
     let (node, bitmap) = leaf.split_at_mut(stride(1));
@@ -149,7 +149,9 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
             *mask |= words;
         }
         nonempty[0] = low_bits(stride(1) as u32 - 1);
-        7 + merged_order(masks[6], first, count)
+        let level = 7 + merged_order(masks[6], first, count);
+        debug_assert!(level <= node_level(node, 1));
+        level
     }
 }
 
@@ -160,7 +162,8 @@ fn merged_order(whole: u64, first: usize, count: usize) -> u32 {
     let (mut order, mut start) = (count.trailing_zeros(), first);
     while order < 6 {
         let size = 1usize << order;
-        let buddy = low_bits(size as u32) << (start ^ size);
+        // `size` is at most 32, so the shift never overflows.
+        let buddy = ((1u64 << size) - 1) << (start ^ size);
         if whole & buddy != buddy {
             break;
         }

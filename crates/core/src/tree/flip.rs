@@ -89,6 +89,10 @@ fn nearest_used_order(x: u64, b: u32) -> u32 {
 /// Moves a child's level in its parent node after one bit flip, using that the level moved in one
 /// known direction: down after a set (`used`), up after a clear. Returns whether the node's own level
 /// may have moved: only if its entirely-free mask or its highest non-empty mask changed.
+///
+/// After a clear, `level` need only be exact when the level rose: a value at most the child's old
+/// level finds its bit already set and changes nothing, which lets a block release pass the level of
+/// the free run it made instead of computing the child's whole level.
 #[inline(always)]
 pub(super) fn update_child(node: &mut [u64], child: usize, level: u32, used: bool) -> bool {
     let bit = 1u64 << child;

@@ -288,9 +288,10 @@ fn carry_into_l2(chunk: &mut Chunk, layout: &Layout, top: u32, i: usize, used: b
 }
 
 /// Writes level-1 node `i`'s new `level`, which can only have fallen (`used`) or only risen, into
-/// its chunk's level-2 node. Returns the chunk's level when levels 3 and up must take it (it may have
-/// moved, and they exist): knowing the direction, most changes stop at the first mask bit that
-/// already agrees ([`flip::update_child`]).
+/// its chunk's level-2 node. After a free, `level` may be a lower bound that is exact only if the
+/// level rose. Returns the chunk's level when levels 3 and up must take it (it may have moved, and
+/// they exist): knowing the direction, most changes stop at the first mask bit that already agrees
+/// ([`flip::update_child`]).
 #[inline]
 fn carry_level_into_l2(chunk: &mut Chunk, top: u32, i: usize, level: u32, used: bool) -> Option<u32> {
     if !flip::update_child(&mut chunk.l2, i, level, used) || top < 3 {
