@@ -116,11 +116,13 @@ fn first_free_in(words: &[u64], start: u64) -> u64 {
 /// level is never computed):
 /// - used: the node's new level;
 /// - free: 7 plus the word order of the largest aligned free run of words around the freed ones. That
-///   is the node's new level if the level rose (a larger free run elsewhere was there before), and at
-///   most it otherwise, which is all a free's update needs; it costs one buddy test per order the run
-///   grows (at most six) instead of a [`crate::bits::run_level`] of the whole mask.
+///   is the node's new level if the level rose, and at most it otherwise (a larger free run elsewhere
+///   was there before), which is all a free's update needs; it costs one buddy test per order the
+///   run grows (at most six) instead of a [`crate::bits::run_level`] of the whole mask.
 #[inline(always)]
 pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: bool) -> u32 {
+    debug_assert!(count.is_power_of_two() && count <= 64 && first.is_multiple_of(count));
+    let old_level = if cfg!(debug_assertions) { node_level(&leaf[..stride(1)], 1) } else { 0 };
     let (node, bitmap) = leaf.split_at_mut(stride(1));
     let fill = if used { !0 } else { 0 };
     // Fixed-size stores for the usual sizes (a /24 is four words) rather than a call to memset.
@@ -150,7 +152,9 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
         }
         nonempty[0] = low_bits(stride(1) as u32 - 1);
         let level = 7 + merged_order(masks[6], first, count);
-        debug_assert!(level <= node_level(node, 1));
+        // The contract above: never above the new level, and exact when the level rose.
+        let new_level = if cfg!(debug_assertions) { node_level(node, 1) } else { level };
+        debug_assert!(level <= new_level && (new_level <= old_level || level == new_level));
         level
     }
 }
