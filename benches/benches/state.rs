@@ -31,7 +31,7 @@ fn dir() -> PathBuf {
 /// A state file with `n` allocations in `big` (10.0.0.0/8) and 10 in `small`.
 fn state_file(n: usize) -> PathBuf {
     // The version in the name rebuilds the files when the format changes.
-    let path = dir().join(format!("state-v2-{n}.db"));
+    let path = dir().join(format!("state-v3-{n}.db"));
     if path.exists() {
         return path;
     }

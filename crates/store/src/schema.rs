@@ -11,7 +11,7 @@ use crate::Error;
 /// `PRAGMA application_id` of our files: "IPAM".
 pub(crate) const APPLICATION_ID: i64 = 0x4950_414d;
 /// The schema this code writes and reads. A newer file is refused, never downgraded.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 /// What `inspect` calls an SQLite file with no tables and no application id.
 const EMPTY: &str = "an empty SQLite database";
 /// How long a writer waits for another process's transaction before giving up.
@@ -63,6 +63,11 @@ CREATE TABLE allocations (
 ) STRICT;
 CREATE UNIQUE INDEX allocations_by_owner ON allocations (owner, pool_id) WHERE owner IS NOT NULL;
 ";
+
+/// Version 3: version 2 and a pool's owners in order, so a range of owners in one pool (cooled
+/// blocks, release by owner prefix) is searched in that pool only.
+const V3_INDEX: &str =
+    "CREATE INDEX allocations_by_pool_owner ON allocations (pool_id, owner) WHERE owner IS NOT NULL;";
 
 /// Opens (creating if missing or empty) a state file for writing, after checking, read-only,
 /// that an existing file is ours and not newer than us. An older file is upgraded.
@@ -327,6 +332,7 @@ fn expected_schema() -> &'static SchemaRows {
     EXPECTED.get_or_init(|| {
         let conn = Connection::open_in_memory().expect("an in-memory database");
         conn.execute_batch(SCHEMA_V2).expect("the schema is valid SQL");
+        conn.execute_batch(V3_INDEX).expect("the schema is valid SQL");
         schema_of(&conn).expect("an in-memory schema reads back")
     })
 }
@@ -349,6 +355,9 @@ fn create(mut conn: Connection) -> Result<Connection, Error> {
         0 => tx.execute_batch(SCHEMA_V2)?,
         1 => upgrade_v1(&tx)?,
         _ => {}
+    }
+    if version < 3 {
+        tx.execute_batch(V3_INDEX)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute_batch(&format!(

@@ -1,5 +1,5 @@
 //! The state engine's promises beyond single commands: readers never wait for a writer, and
-//! files of the previous version are upgraded with every check an import makes.
+//! files of earlier versions are upgraded (version 1 with every check an import makes).
 
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,33 @@ fn a_version_1_file_is_upgraded_with_its_allocations() {
         store.allocate("dc", Request::Next, Some("gpu-node-001")).unwrap().first.to_string(),
         "10.0.0.2"
     );
+}
+
+#[test]
+fn a_version_2_file_gains_the_pools_owner_index_read_only_or_not() {
+    let dir = super::scratch("upgrade-v2");
+    let path = dir.join("state.db");
+    let mut store = Store::open(&path).unwrap();
+    store.add_pool(&PoolDef::new("p", "10.0.0.0/24".parse().unwrap())).unwrap();
+    store.allocate("p", Request::Next, Some("node-1")).unwrap();
+    drop(store);
+    // Version 2 is version 3 without that index.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("DROP INDEX allocations_by_pool_owner; PRAGMA user_version = 2;").unwrap();
+    drop(conn);
+    let reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(reader.allocations("p").unwrap()[0].owner.as_deref(), Some("node-1"));
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let index: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'allocations_by_pool_owner'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!((version, index), (3, 1));
+    let mut store = Store::open(&path).unwrap();
+    assert!(store.check().unwrap().is_empty());
+    assert_eq!(store.allocate("p", Request::Next, None).unwrap().first.to_string(), "10.0.0.2");
 }
 
 #[test]
