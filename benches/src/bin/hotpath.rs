@@ -119,7 +119,8 @@ fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
                 data.free_sample(1 << 16)
             };
             if offsets.is_empty() {
-                return None;
+                eprintln!("{}: no {} address to time", data.name, if release { "used" } else { "free" });
+                std::process::exit(2);
             }
             return Some(if release {
                 timed_batches(&mut pool, &offsets, n, Ours::release, Ours::allocate_specific)
