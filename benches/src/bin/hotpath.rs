@@ -17,7 +17,7 @@ use ipam_benches::{Allocator, BlockAllocator, Dataset};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: hotpath empty|random-50|random-99|frontier-99|fragmented|fragmented-16|singles-26s|rare-24 \
-                 next_free|release_allocate|release_specific|release|specific|block_24|free_blocks|from_roaring N [first|best|round]";
+                 next_free|release_allocate|release_specific|release|specific|block_24|block_reserve|free_blocks|from_roaring N [first|best|round]";
     let (Some(dataset), Some(op), Some(n)) =
         (args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<u64>().ok()))
     else {
@@ -91,6 +91,24 @@ fn run<const P: u8>(data: &Dataset, op: &str, n: u64) -> Option<Duration> {
                 let start = pool.allocate_block(8).expect("room");
                 pool.release_block(black_box(start), 8);
             }
+        }
+        "block_reserve" => {
+            // The `block_reserve` group's work: given free /24s in turn, each taken and given back.
+            let free_24s: Vec<_> = {
+                let mut probe = pool.pool.clone();
+                std::iter::from_fn(|| probe.allocate_block(24).ok()).take(256).collect()
+            };
+            if free_24s.is_empty() {
+                eprintln!("{}: no free /24 to time", data.name);
+                std::process::exit(2);
+            }
+            let started = Instant::now();
+            for i in 0..n as usize {
+                let block = free_24s[i % free_24s.len()];
+                pool.pool.allocate_block_specific(black_box(block)).expect("free");
+                pool.pool.release_block(block).expect("taken");
+            }
+            return Some(started.elapsed());
         }
         "release_specific" => {
             // The `release` and `specific` groups' work: used addresses in random order, released,

@@ -223,6 +223,18 @@ impl Pool {
     /// ```
     pub fn allocate_block_specific(&mut self, block: Ipv4Net) -> Result<(), Error> {
         let (start, end) = self.block_offsets(block)?;
+        let order = (end - start).trailing_zeros();
+        if self.tree.is_leaf_block(order) {
+            // Checked and taken in one pass over the block's words.
+            if let Some(pos) = self.reserved.first_in(start, end - 1) {
+                return Err(Error::Reserved { addr: self.addr(pos) });
+            }
+            self.tree
+                .take_given_block(start, order)
+                .map_err(|pos| Error::AlreadyAllocated { addr: self.addr(pos) })?;
+            self.allocated += end - start;
+            return Ok(());
+        }
         self.check_free(start, end)?;
         self.mark(start, end, true);
         Ok(())

@@ -59,9 +59,23 @@ impl Tree {
         Some(start)
     }
 
+    /// Takes the aligned block of order `k` at `start` (see [`Tree::is_leaf_block`]) if every
+    /// position in it is free; otherwise changes nothing and returns the first used one.
+    pub(crate) fn take_given_block(&mut self, start: u64, k: u32) -> Result<(), u64> {
+        self.mark_given_block(start, k, true)
+    }
+
     /// Frees the aligned block of order `k` at `start` (see [`Tree::is_leaf_block`]) if every
     /// position in it is used; otherwise changes nothing and returns the first free one.
     pub(crate) fn free_block(&mut self, start: u64, k: u32) -> Result<(), u64> {
+        self.mark_given_block(start, k, false)
+    }
+
+    /// Marks the block at `start` used (`used`) or free if every position in it is in the other
+    /// state; otherwise changes nothing and returns the first that is not. One lookup of the leaf,
+    /// one pass over the block's words, one mask operation per level.
+    #[inline(always)]
+    fn mark_given_block(&mut self, start: u64, k: u32, used: bool) -> Result<(), u64> {
         debug_assert!(self.is_leaf_block(k) && start.is_multiple_of(1 << k));
         let count = 1u64 << (k - 6);
         if self.hot.word.wrapping_sub(start >> 6) < count {
@@ -69,44 +83,58 @@ impl Tree {
         }
         let (j, wi) = (chunk_of(start), word_in_chunk(start));
         let i = wi >> 6;
-        if matches!(self.slots[j], Slot::Free) {
-            return Err(start);
+        // A uniform chunk is already in one state: wholly the wanted one, or wholly the other.
+        match self.slots[j] {
+            Slot::Full if used => return Err(start),
+            Slot::Free if !used => return Err(start),
+            _ => {}
         }
         let (layout, top) = (self.layout, self.top);
         let chunk = self.materialize(j);
-        let leaf = chunk.stored_leaf_mut(&layout, i).ok_or(start)?;
+        // A leaf never stored is free: taking from it stores it, freeing from it fails.
+        let leaf =
+            if used { chunk.leaf_mut(&layout, i) } else { chunk.stored_leaf_mut(&layout, i).ok_or(start)? };
+        let was = if used { 0 } else { !0 };
         let words = &leaf[layout.leaf_words + (wi & 63)..][..count as usize];
-        if !all_full(words) {
-            return Err(first_free_in(words, start));
+        if !all_equal(words, was) {
+            return Err(first_unequal(words, was, start));
         }
-        let level = mark_words(leaf, wi & 63, count as usize, false);
-        let level = carry_level_into_l2(chunk, top, i, level, false);
+        let level = mark_words(leaf, wi & 63, count as usize, used);
+        let level = carry_level_into_l2(chunk, top, i, level, used);
         if let Some(level) = level {
-            self.propagate_upper(j, level, false);
+            self.propagate_upper(j, level, used);
         }
-        self.low_free = self.low_free.min(start);
+        if !used {
+            self.low_free = self.low_free.min(start);
+        }
         Ok(())
     }
 }
 
-/// Whether every word is entirely used: straight-line ANDs for the usual sizes (a /24 is four words),
-/// a loop otherwise; the first free position is found only on failure ([`first_free_in`]).
+/// Whether every word equals `fill`: straight-line ORs for the usual sizes (a /24 is four words),
+/// a loop otherwise; where they differ is found only on failure ([`first_unequal`]).
 #[inline(always)]
-fn all_full(words: &[u64]) -> bool {
-    let all = match *words {
-        [a] => a,
-        [a, b] => a & b,
-        [a, b, c, d] => a & b & c & d,
-        _ => words.iter().fold(!0, |all, &word| all & word),
+fn all_equal(words: &[u64], fill: u64) -> bool {
+    let differ = match *words {
+        [a] => a ^ fill,
+        [a, b] => (a ^ fill) | (b ^ fill),
+        [a, b, c, d] => (a ^ fill) | (b ^ fill) | (c ^ fill) | (d ^ fill),
+        _ => words.iter().fold(0, |differ, &word| differ | (word ^ fill)),
     };
-    all == !0
+    differ == 0
 }
 
-/// The first free position in `words` (not all of them full), the first of which starts at `start`.
+/// The first position of `words` (not all equal to `fill`) whose bit differs from `fill`; the first
+/// word starts at `start`.
 #[cold]
-fn first_free_in(words: &[u64], start: u64) -> u64 {
-    let (n, word) = words.iter().enumerate().find(|&(_, &word)| word != !0).expect("a word is not full");
-    start + ((n as u64) << 6) + u64::from(word.trailing_ones())
+fn first_unequal(words: &[u64], fill: u64, start: u64) -> u64 {
+    let (n, differ) = words
+        .iter()
+        .map(|&word| word ^ fill)
+        .enumerate()
+        .find(|&(_, differ)| differ != 0)
+        .expect("a word differs");
+    start + ((n as u64) << 6) + u64::from(differ.trailing_zeros())
 }
 
 /// Marks `count` (a power of two) words of a leaf (its level-1 node, then 64 words) from word `first`
