@@ -19,10 +19,13 @@ impl Tree {
         }
     }
 
-    /// Carries chunk `j`'s new level up through levels 3 and up.
+    /// Carries chunk `j`'s new level up through levels 3 and up (the tree has them).
+    #[inline(always)]
     pub(super) fn propagate_upper(&mut self, j: usize, mut level: u32, used: bool) {
+        let top = self.top;
+        debug_assert!(top >= 3);
         let mut idx = j;
-        for l in 3..=self.top {
+        for l in 3..top {
             let masks = &mut self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
             if !update_child(masks, idx & 63, level, used) {
                 return;
@@ -30,6 +33,8 @@ impl Tree {
             level = node_level(masks, l);
             idx >>= 6;
         }
+        // The root: nothing above it takes its level, so it is not computed.
+        update_child(&mut self.upper[top as usize - 3][..stride(top)], idx, level, used);
     }
 }
 
