@@ -171,6 +171,7 @@ impl PoolBuilder {
             policy: self.policy,
             cursor: 0,
         };
+        pool.tree.write_releases_through(self.policy == Policy::RoundRobin);
         pool.reserved = Reserved::new(self.reservations(&pool)?);
         for &(first, last) in pool.reserved.ranges() {
             pool.tree.fill(first, last + 1, true);

@@ -451,6 +451,10 @@ impl Pool {
     /// A single address chosen by a policy other than first fit, taken.
     #[inline(never)]
     fn take_chosen(&mut self) -> Option<u64> {
+        if self.policy == Policy::RoundRobin {
+            // The rolling search has its own hot-word shortcut; a descent only when it moves on.
+            return self.tree.take_next_free(self.cursor_offset());
+        }
         self.choose(0).inspect(|&pos| self.tree.set(pos))
     }
 

@@ -98,6 +98,8 @@ pub(crate) struct Tree {
     low_free: u64,
     /// The word single-address changes last touched, ahead of its stored copy (see [`hot`]).
     hot: Hot,
+    /// Whether a release outside the hot word is written through rather than made hot.
+    releases_through: bool,
 }
 
 impl Tree {
@@ -135,6 +137,7 @@ impl Tree {
             root_children,
             low_free: 0,
             hot: Hot::COLD,
+            releases_through: false,
         };
         if !chunked {
             // Small pools are one chunk, stored whole from the start: nothing to gain from laziness.

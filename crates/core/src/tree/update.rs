@@ -28,7 +28,9 @@ impl Tree {
         self.set_through(pos)
     }
 
-    /// Marks `pos` free if it is used; returns whether it was.
+    /// Marks `pos` free if it is used; returns whether it was. Outside the hot word, `pos`'s word
+    /// becomes hot (first fit takes a released address back next) unless releases are written
+    /// through ([`Tree::write_releases_through`]).
     #[inline]
     pub(crate) fn clear_used(&mut self, pos: u64) -> bool {
         let flipped = self.flip_to(pos, false);
@@ -36,6 +38,13 @@ impl Tree {
             self.low_free = self.low_free.min(pos);
         }
         flipped
+    }
+
+    /// Writes releases outside the hot word through instead of making their word hot: for the
+    /// rolling policy, which allocates past the previous allocation, not at the released address,
+    /// so the hot word stays where it allocates.
+    pub(crate) fn write_releases_through(&mut self, through: bool) {
+        self.releases_through = through;
     }
 
     /// Marks one used position free.
@@ -76,6 +85,35 @@ impl Tree {
         Some(pos)
     }
 
+    /// Takes the lowest free position at or after `bound`, else the lowest of all (the rolling
+    /// policy). When `bound`'s word is the hot word and has a free bit at or after it (a rolling
+    /// allocation right after the previous one), one read and one write of a field, as first fit.
+    #[inline]
+    pub(crate) fn take_next_free(&mut self, bound: u64) -> Option<u64> {
+        if bound >> 6 == self.hot.word {
+            let hits = !self.hot.bits & bits_from(bound & 63);
+            if hits != 0 {
+                let pos = (bound & !63) + u64::from(hits.trailing_zeros());
+                self.hot.bits |= 1 << (pos & 63);
+                return Some(pos);
+            }
+        }
+        self.take_next_free_elsewhere(bound)
+    }
+
+    /// The next free position lies outside the hot word: its word becomes hot, since the rolling
+    /// policy will keep allocating there.
+    #[inline(never)]
+    fn take_next_free_elsewhere(&mut self, bound: u64) -> Option<u64> {
+        let pos = self.next_free(bound).or_else(|| self.first_free())?;
+        let w = pos >> 6;
+        if w != self.hot.word {
+            self.adopt(w, self.stored_word(w));
+        }
+        self.hot.bits |= 1 << (pos & 63);
+        Some(pos)
+    }
+
     /// Makes `pos` used (`used`) or free; returns false, changing nothing, if it already was.
     #[inline(always)]
     fn flip_to(&mut self, pos: u64, used: bool) -> bool {
@@ -98,6 +136,9 @@ impl Tree {
     /// ([`Tree::set_through`]).
     #[inline(never)]
     fn flip_elsewhere(&mut self, pos: u64, used: bool) -> bool {
+        if !used && self.releases_through {
+            return self.clear_through(pos);
+        }
         let (w, bit) = (pos >> 6, 1 << (pos & 63));
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
         // A stored leaf's offset survives the write-back (leaves never move): one lookup serves both
@@ -123,24 +164,47 @@ impl Tree {
         true
     }
 
-    /// Marks `pos` (outside the hot word) used if it is free, written to the stored word and carried
-    /// up the summaries at once: one lookup, and the hot word is left alone.
+    /// [`Tree::flip_through`] of a free position to used.
     #[inline(never)]
     fn set_through(&mut self, pos: u64) -> bool {
+        self.flip_through(pos, true)
+    }
+
+    /// [`Tree::flip_through`] of a used position to free.
+    #[inline(never)]
+    fn clear_through(&mut self, pos: u64) -> bool {
+        self.flip_through(pos, false)
+    }
+
+    /// Marks `pos` (outside the hot word) used (`used`) or free if it is in the other state,
+    /// written to the stored word and carried up the summaries at once: one lookup, and the hot word
+    /// is left alone. Returns whether it flipped.
+    #[inline(always)]
+    fn flip_through(&mut self, pos: u64, used: bool) -> bool {
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
-        if matches!(self.slots[j], Slot::Full) {
-            return false;
+        // A uniform chunk already in the wanted state has nothing to flip.
+        match self.slots[j] {
+            Slot::Full if used => return false,
+            Slot::Free if !used => return false,
+            _ => {}
         }
         let (layout, top) = (self.layout, self.top);
-        let leaf = self.materialize(j).leaf_mut(&layout, wi >> 6);
+        let chunk = self.materialize(j);
+        // A leaf never stored is free: setting stores it, clearing finds nothing to clear.
+        let leaf = if used {
+            chunk.leaf_mut(&layout, wi >> 6)
+        } else {
+            let Some(leaf) = chunk.stored_leaf_mut(&layout, wi >> 6) else { return false };
+            leaf
+        };
         let word = &mut leaf[layout.leaf_words + (wi & 63)];
         let old = *word;
-        if old >> (pos & 63) & 1 == 1 {
+        if (old >> (pos & 63) & 1 == 1) == used {
             return false;
         }
-        *word = old | 1 << (pos & 63);
-        if settle(leaf, top, pos, old, true) {
-            self.resummarize(pos, true);
+        *word = old ^ 1 << (pos & 63);
+        if settle(leaf, top, pos, old, used) {
+            self.resummarize(pos, used);
         }
         true
     }
