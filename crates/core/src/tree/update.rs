@@ -132,8 +132,9 @@ impl Tree {
     /// release (releases are usually scattered) is held rather than written through: first fit often
     /// takes the released address back, and otherwise the summary upkeep happens at the next change,
     /// when the next word's load is already on its way (measured: writing releases through took
-    /// release + next free from 411 to 730 instructions). Given addresses are written through
-    /// ([`Tree::set_through`]).
+    /// release + next free from 411 to 730 instructions). The exception is a tree that writes
+    /// releases through ([`Tree::write_releases_through`]: the rolling policy, which does not take
+    /// them back). Given addresses are written through ([`Tree::set_through`]).
     #[inline(never)]
     fn flip_elsewhere(&mut self, pos: u64, used: bool) -> bool {
         if !used && self.releases_through {

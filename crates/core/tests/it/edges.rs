@@ -241,6 +241,55 @@ fn scattered_clusters_cost_what_they_use() {
 }
 
 #[test]
+fn a_given_block_over_the_hot_word_and_in_whole_chunks() {
+    let mut pool = Pool::new(net("10.0.0.0/12")).unwrap();
+    // The first allocations leave their word hot and dirty; the given /26 over it sees them.
+    let first = pool.allocate().unwrap();
+    pool.allocate().unwrap();
+    pool.release(first).unwrap();
+    assert_eq!(
+        pool.allocate_block_specific(net("10.0.0.0/26")),
+        Err(Error::AlreadyAllocated { addr: addr("10.0.0.1") })
+    );
+    pool.release(addr("10.0.0.1")).unwrap();
+    pool.allocate_block_specific(net("10.0.0.0/26")).unwrap();
+    assert_eq!(pool.allocate().unwrap(), addr("10.0.0.64"));
+    // A /14 marks whole chunks used: a given /24 inside fails at its first address, and one
+    // released address by address comes back whole.
+    let big = pool.allocate_block(14).unwrap();
+    let inside: Ipv4Net = net(&format!("{}/24", big.network()));
+    assert_eq!(pool.allocate_block_specific(inside), Err(Error::AlreadyAllocated { addr: inside.network() }));
+    pool.release_block(inside).unwrap();
+    pool.allocate_block_specific(inside).unwrap();
+    pool.validate().unwrap();
+    assert_eq!(pool.allocated_count(), 64 + 1 + (1 << 18));
+}
+
+#[test]
+fn the_rolling_policy_moves_on_and_wraps() {
+    let mut pool = Pool::builder(net("10.0.0.0/12")).policy(ipam_core::Policy::RoundRobin).build().unwrap();
+    let a = pool.allocate().unwrap();
+    pool.allocate().unwrap();
+    pool.release(a).unwrap();
+    // Released addresses are not taken back while the cursor has room ahead.
+    assert_eq!(pool.allocate().unwrap(), addr("10.0.0.2"));
+    // A release inside whole chunks taken by a large block (written through, the hot word stays).
+    let big = pool.allocate_block(14).unwrap();
+    let inside = Ipv4Addr::from_bits(big.network().to_bits() + 77);
+    pool.release(inside).unwrap();
+    assert!(!pool.is_allocated(inside));
+    assert_eq!(pool.allocate().unwrap(), Ipv4Addr::from_bits(big.broadcast().to_bits() + 1));
+    pool.validate().unwrap();
+    // At the end of the pool the cursor wraps to the lowest free address.
+    let mut small = Pool::builder(net("10.0.0.0/30")).policy(ipam_core::Policy::RoundRobin).build().unwrap();
+    let taken: Vec<_> = (0..4).map(|_| small.allocate().unwrap()).collect();
+    small.release(taken[1]).unwrap();
+    small.release(taken[2]).unwrap();
+    assert_eq!(small.allocate().unwrap(), taken[1]);
+    small.validate().unwrap();
+}
+
+#[test]
 fn releasing_a_block_address_by_address() {
     let mut pool = Pool::new(net("10.0.0.0/16")).unwrap();
     let block = pool.allocate_block(24).unwrap();
