@@ -7,7 +7,7 @@
 //! and its level-1 node changes by one mask operation per order.
 
 use super::hot::Hot;
-use super::{CHUNK_ORDER, Slot, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
+use super::{CHUNK_ORDER, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
 use crate::bits::{aligned_runs, low_bits};
 
 impl Tree {
@@ -83,17 +83,10 @@ impl Tree {
         }
         let (j, wi) = (chunk_of(start), word_in_chunk(start));
         let i = wi >> 6;
-        // A uniform chunk is already in one state: wholly the wanted one, or wholly the other.
-        match self.slots[j] {
-            Slot::Full if used => return Err(start),
-            Slot::Free if !used => return Err(start),
-            _ => {}
-        }
         let (layout, top) = (self.layout, self.top);
-        let chunk = self.materialize(j);
-        // A leaf never stored is free: taking from it stores it, freeing from it fails.
-        let leaf =
-            if used { chunk.leaf_mut(&layout, i) } else { chunk.stored_leaf_mut(&layout, i).ok_or(start)? };
+        // Nothing to mark means the block is wholly in the wanted state: its first position fails.
+        let (chunk, at) = self.leaf_to_mark(j, i, used).ok_or(start)?;
+        let leaf = chunk.leaf_at(&layout, at);
         let was = if used { 0 } else { !0 };
         let words = &leaf[layout.leaf_words + (wi & 63)..][..count as usize];
         if !all_equal(words, was) {

@@ -74,16 +74,6 @@ impl Chunk {
         (at != ABSENT).then(|| at as usize * layout.leaf_len)
     }
 
-    /// The leaf of level-1 node `i`, if stored, for writing.
-    #[inline(always)]
-    pub(super) fn stored_leaf_mut(&mut self, layout: &Layout, i: usize) -> Option<&mut [u64]> {
-        let at = self.place[i];
-        if at == ABSENT {
-            return None;
-        }
-        Some(self.leaf_at(layout, at as usize * layout.leaf_len))
-    }
-
     /// The leaf of level-1 node `i`, stored (all free) if it was not.
     #[inline(always)]
     pub(super) fn leaf_mut(&mut self, layout: &Layout, i: usize) -> &mut [u64] {

@@ -1,6 +1,7 @@
 //! Marking positions used or free, and carrying the change up the summary levels.
 
 use super::block::mark_words;
+use super::chunk::Chunk;
 use super::flip::{settle, update_child};
 use super::hot::Hot;
 use super::{
@@ -165,6 +166,23 @@ impl Tree {
         true
     }
 
+    /// The chunk and the start of leaf `i` in chunk `j`, ready for marking positions in it used
+    /// (`used`) or free; `None` when every position there is already in the wanted state: a uniform
+    /// chunk in that state, or, when freeing, a leaf never stored (it is free).
+    #[inline(always)]
+    pub(super) fn leaf_to_mark(&mut self, j: usize, i: usize, used: bool) -> Option<(&mut Chunk, usize)> {
+        match self.slots[j] {
+            Slot::Full if used => return None,
+            Slot::Free if !used => return None,
+            _ => {}
+        }
+        let layout = self.layout;
+        let chunk = self.materialize(j);
+        let at =
+            if used { Some(chunk.leaf_start(&layout, i)) } else { chunk.leaf_start_if_stored(&layout, i) }?;
+        Some((chunk, at))
+    }
+
     /// [`Tree::flip_through`] of a free position to used.
     #[inline(never)]
     fn set_through(&mut self, pos: u64) -> bool {
@@ -183,21 +201,9 @@ impl Tree {
     #[inline(always)]
     fn flip_through(&mut self, pos: u64, used: bool) -> bool {
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
-        // A uniform chunk already in the wanted state has nothing to flip.
-        match self.slots[j] {
-            Slot::Full if used => return false,
-            Slot::Free if !used => return false,
-            _ => {}
-        }
         let (layout, top) = (self.layout, self.top);
-        let chunk = self.materialize(j);
-        // A leaf never stored is free: setting stores it, clearing finds nothing to clear.
-        let leaf = if used {
-            chunk.leaf_mut(&layout, wi >> 6)
-        } else {
-            let Some(leaf) = chunk.stored_leaf_mut(&layout, wi >> 6) else { return false };
-            leaf
-        };
+        let Some((chunk, at)) = self.leaf_to_mark(j, wi >> 6, used) else { return false };
+        let leaf = chunk.leaf_at(&layout, at);
         let word = &mut leaf[layout.leaf_words + (wi & 63)];
         let old = *word;
         if (old >> (pos & 63) & 1 == 1) == used {
