@@ -59,15 +59,9 @@ impl Tree {
     /// has a free bit, one read and one write of a field, with no search and no summary upkeep.
     #[inline]
     pub(crate) fn take_first_free(&mut self) -> Option<u64> {
-        let bound = self.low_free;
-        if bound >> 6 == self.hot.word {
-            let hits = !self.hot.bits & bits_from(bound & 63);
-            if hits != 0 {
-                let pos = (bound & !63) + u64::from(hits.trailing_zeros());
-                self.hot.bits |= 1 << (pos & 63);
-                self.low_free = pos;
-                return Some(pos);
-            }
+        if let Some(pos) = self.take_in_hot_word(self.low_free) {
+            self.low_free = pos;
+            return Some(pos);
         }
         self.take_first_free_elsewhere()
     }
@@ -77,13 +71,7 @@ impl Tree {
     #[inline(never)]
     fn take_first_free_elsewhere(&mut self) -> Option<u64> {
         let pos = self.first_free()?;
-        let w = pos >> 6;
-        // The hot word itself may hold it, past a full low-water word.
-        if w != self.hot.word {
-            self.adopt(w, self.stored_word(w));
-        }
-        self.hot.bits |= 1 << (pos & 63);
-        Some(pos)
+        Some(self.take_found(pos))
     }
 
     /// Takes the lowest free position at or after `bound`, else the lowest of all (the rolling
@@ -91,15 +79,7 @@ impl Tree {
     /// allocation right after the previous one), one read and one write of a field, as first fit.
     #[inline]
     pub(crate) fn take_next_free(&mut self, bound: u64) -> Option<u64> {
-        if bound >> 6 == self.hot.word {
-            let hits = !self.hot.bits & bits_from(bound & 63);
-            if hits != 0 {
-                let pos = (bound & !63) + u64::from(hits.trailing_zeros());
-                self.hot.bits |= 1 << (pos & 63);
-                return Some(pos);
-            }
-        }
-        self.take_next_free_elsewhere(bound)
+        self.take_in_hot_word(bound).or_else(|| self.take_next_free_elsewhere(bound))
     }
 
     /// The next free position lies outside the hot word: its word becomes hot, since the rolling
@@ -107,12 +87,35 @@ impl Tree {
     #[inline(never)]
     fn take_next_free_elsewhere(&mut self, bound: u64) -> Option<u64> {
         let pos = self.next_free(bound).or_else(|| self.first_free())?;
+        Some(self.take_found(pos))
+    }
+
+    /// Takes the lowest free position at or after `bound` if `bound`'s word is the hot word and
+    /// holds one.
+    #[inline(always)]
+    fn take_in_hot_word(&mut self, bound: u64) -> Option<u64> {
+        if bound >> 6 != self.hot.word {
+            return None;
+        }
+        let hits = !self.hot.bits & bits_from(bound & 63);
+        if hits == 0 {
+            return None;
+        }
+        let pos = (bound & !63) + u64::from(hits.trailing_zeros());
+        self.hot.bits |= 1 << (pos & 63);
+        Some(pos)
+    }
+
+    /// Takes free position `pos`, found by a search, making its word hot (the hot word itself may
+    /// hold it, past a full bound word).
+    #[inline(always)]
+    fn take_found(&mut self, pos: u64) -> u64 {
         let w = pos >> 6;
         if w != self.hot.word {
             self.adopt(w, self.stored_word(w));
         }
         self.hot.bits |= 1 << (pos & 63);
-        Some(pos)
+        pos
     }
 
     /// Makes `pos` used (`used`) or free; returns false, changing nothing, if it already was.
