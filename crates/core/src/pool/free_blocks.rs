@@ -4,7 +4,8 @@ use std::iter::FusedIterator;
 
 use ipnet::Ipv4Net;
 
-use super::{Pool, prefix_len_of};
+use super::{Pool, addr_from, prefix_len_of};
+use crate::tree::Tree;
 
 /// Iterator over the minimal CIDR cover of a pool's free space, ascending; see [`Pool::free_blocks`].
 ///
@@ -18,18 +19,27 @@ use super::{Pool, prefix_len_of};
 /// ```
 #[derive(Clone, Debug)]
 pub struct FreeBlocks<'a> {
-    pool: &'a Pool,
+    tree: &'a Tree,
+    /// The pool's first address.
+    base: u32,
     /// Next offset to cover.
     next: u64,
     /// End of the free run `next` lies in.
     run_end: u64,
+    /// The pool's size.
+    size: u64,
+    /// The bitmap word last read: its index and true value. In a fragmented pool a free run mostly
+    /// starts and ends in the word where the last one ended, or the next, so reading words beats
+    /// two descents per run.
+    word: (u64, u64),
 }
 
 impl Pool {
     /// The free space as the fewest CIDR blocks that cover exactly the free addresses, ascending.
     ///
     /// Every maximal free run is cut greedily into the largest aligned blocks, which is the minimal
-    /// cover; reserved and excluded addresses are not free. Each run costs two descents.
+    /// cover; reserved and excluded addresses are not free. Runs are found by reading the bitmap from
+    /// where the last one ended, with a descent only past a whole word in one state.
     ///
     /// ```
     /// let mut pool = ipam_core::Pool::new("10.0.0.0/24".parse()?)?;
@@ -40,26 +50,70 @@ impl Pool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn free_blocks(&self) -> FreeBlocks<'_> {
-        FreeBlocks { pool: self, next: 0, run_end: 0 }
+        let base = self.net.addr().to_bits();
+        let size = self.tree.size();
+        FreeBlocks { tree: &self.tree, base, next: 0, run_end: 0, size, word: (u64::MAX, 0) }
     }
 }
 
 impl Iterator for FreeBlocks<'_> {
     type Item = Ipv4Net;
 
+    // Inline, so a caller's loop holds the cutting of a run and calls out only to find the next.
+    #[inline]
     fn next(&mut self) -> Option<Ipv4Net> {
-        let tree = &self.pool.tree;
-        if self.next >= self.run_end {
-            let start = tree.next_free(self.next)?;
-            self.next = start;
-            self.run_end = tree.next_used(start).unwrap_or(tree.size());
+        if self.next >= self.run_end && !self.next_run() {
+            return None;
         }
-        let align = self.next.trailing_zeros().min(tree.order());
-        let fit = (self.run_end - self.next).ilog2();
-        let order = align.min(fit);
-        let block = Ipv4Net::new_assert(self.pool.addr(self.next), prefix_len_of(order));
+        // The largest aligned block at `next` that fits in the run; the run is at most the pool, so
+        // the fit also bounds the alignment of offset 0. (`leading_zeros` rather than `ilog2`: the
+        // run is never empty, and this skips its check.)
+        let fit = 63 - (self.run_end - self.next).leading_zeros();
+        let order = self.next.trailing_zeros().min(fit);
+        let block = Ipv4Net::new_assert(addr_from(u64::from(self.base) + self.next), prefix_len_of(order));
         self.next += 1 << order;
         Some(block)
+    }
+}
+
+impl FreeBlocks<'_> {
+    /// Moves to the first free run at or after `next`; false if there is none.
+    #[inline(never)]
+    fn next_run(&mut self) -> bool {
+        let Some(start) = self.first_from(self.next, true) else { return false };
+        self.next = start;
+        // A pool smaller than a word marks the positions past its end used, so its last run ends
+        // at the first of them.
+        self.run_end = self.first_from(start, false).map_or(self.size, |end| end.min(self.size));
+        true
+    }
+
+    /// The first free (`free`) or used position at or after `pos`: read from the word last read,
+    /// `pos`'s own or the next one, and only past them by a descent.
+    #[inline(always)]
+    fn first_from(&mut self, pos: u64, free: bool) -> Option<u64> {
+        if pos >= self.size {
+            return None;
+        }
+        let flip = if free { !0 } else { 0 };
+        let mut w = pos >> 6;
+        if w != self.word.0 {
+            self.word = (w, self.tree.word(w));
+        }
+        let mut hits = (self.word.1 ^ flip) & (!0 << (pos & 63));
+        if hits == 0 {
+            w += 1;
+            if w << 6 >= self.size {
+                return None;
+            }
+            self.word = (w, self.tree.word(w));
+            hits = self.word.1 ^ flip;
+        }
+        if hits != 0 {
+            return Some((w << 6) + u64::from(hits.trailing_zeros()));
+        }
+        let past = (w + 1) << 6;
+        if free { self.tree.next_free(past) } else { self.tree.next_used(past) }
     }
 }
 

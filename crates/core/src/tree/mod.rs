@@ -147,11 +147,6 @@ impl Tree {
         tree
     }
 
-    /// log2 of the number of positions.
-    pub(crate) fn order(&self) -> u32 {
-        self.order
-    }
-
     /// Number of positions.
     pub(crate) fn size(&self) -> u64 {
         1u64 << self.order

@@ -93,16 +93,18 @@ impl Tree {
         if hits != 0 {
             return Some((bound & !63) + u64::from(hits.trailing_zeros()));
         }
-        if let Some(found) = self.next_free_nearby(bound) {
+        if let Some(found) = self.next_nearby(bound, Target::Free(0)) {
             return Some(found);
         }
         self.search(self.top, 0, bound, Target::Free(0))
     }
 
-    /// The next free position after `bound`'s word, if it lies under the same level-2 node: found by
-    /// climbing one or two levels from the word instead of descending from the root.
-    #[inline]
-    fn next_free_nearby(&self, bound: u64) -> Option<u64> {
+    /// The next match after `bound`'s word, if it lies under the same level-2 node: found by climbing
+    /// one or two levels from the word instead of descending from the root. Free runs in a fragmented
+    /// pool mostly start and end within a word or two of where the last one ended.
+    #[inline(always)]
+    fn next_nearby(&self, bound: u64, target: Target) -> Option<u64> {
+        debug_assert!(matches!(target, Target::Used | Target::Free(0)));
         let Slot::Mixed(chunk) = &self.slots[chunk_of(bound)] else { return None };
         let layout = &self.layout;
         if layout.l1_count == 0 {
@@ -111,21 +113,24 @@ impl Tree {
         let chunk_start = bound & !((1 << CHUNK_ORDER) - 1);
         let wi = word_in_chunk(bound);
         let node = chunk.node(layout, 1, wi >> 6);
-        let words = node[0] & bits_from((wi as u64 & 63) + 1);
-        if words != 0 {
+        let words_after = ((wi as u64 & 63) + 1) << 6;
+        if let Some(Pick::Children(words)) = pick(node, 1, self.valid_children(1), words_after, target) {
             let w = (wi & !63) + words.trailing_zeros() as usize;
-            let word = !chunk.word(layout, w);
-            return Some(chunk_start + ((w as u64) << 6) + u64::from(word.trailing_zeros()));
+            let word = chunk.word(layout, w);
+            // The level-1 node promised a match in this word.
+            let hits = if matches!(target, Target::Used) { word } else { !word };
+            return Some(chunk_start + ((w as u64) << 6) + u64::from(hits.trailing_zeros()));
         }
         if !layout.has_l2 {
             return None;
         }
-        let nodes = chunk.l2[0] & bits_from((wi as u64 >> 6) + 1);
-        if nodes == 0 {
+        let nodes_after = ((wi as u64 >> 6) + 1) << 12;
+        let Some(Pick::Children(nodes)) = pick(&chunk.l2, 2, self.valid_children(2), nodes_after, target)
+        else {
             return None;
-        }
+        };
         let i = nodes.trailing_zeros() as usize;
-        let found = self.first_in_chunk(chunk, 1, i, Target::Free(0))?;
+        let found = self.first_in_chunk(chunk, 1, i, target)?;
         Some(chunk_start + ((i as u64) << 12) + found)
     }
 
@@ -139,7 +144,7 @@ impl Tree {
         let found = if hits != 0 {
             Some((bound & !63) + u64::from(hits.trailing_zeros()))
         } else {
-            self.search(self.top, 0, bound, Target::Used)
+            self.next_nearby(bound, Target::Used).or_else(|| self.search(self.top, 0, bound, Target::Used))
         };
         found.filter(|&pos| pos < self.size())
     }
