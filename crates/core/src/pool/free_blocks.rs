@@ -38,8 +38,9 @@ impl Pool {
     /// The free space as the fewest CIDR blocks that cover exactly the free addresses, ascending.
     ///
     /// Every maximal free run is cut greedily into the largest aligned blocks, which is the minimal
-    /// cover; reserved and excluded addresses are not free. Runs are found by reading the bitmap from
-    /// where the last one ended, with a descent only past a whole word in one state.
+    /// cover; reserved and excluded addresses are not free. Each run's start and end are read from the
+    /// bitmap where the last one ended (the rest of that word, then the next word), with a descent
+    /// only when neither holds them.
     ///
     /// ```
     /// let mut pool = ipam_core::Pool::new("10.0.0.0/24".parse()?)?;
@@ -88,8 +89,9 @@ impl FreeBlocks<'_> {
         true
     }
 
-    /// The first free (`free`) or used position at or after `pos`: read from the word last read,
-    /// `pos`'s own or the next one, and only past them by a descent.
+    /// The first free (`free`) or used position at or after `pos`: read from the rest of `pos`'s word
+    /// (no lookup when it is the word last read) and then the next word, and only past them by a
+    /// descent.
     #[inline(always)]
     fn first_from(&mut self, pos: u64, free: bool) -> Option<u64> {
         if pos >= self.size {

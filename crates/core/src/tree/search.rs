@@ -1,4 +1,5 @@
-//! Searches: one descent from the root, choosing a child per level from the summary masks.
+//! Searches: one descent from the root, choosing a child per level from the summary masks (or, for
+//! the next free or used position, a climb of one or two levels from a word when that suffices).
 
 use super::chunk::Chunk;
 use super::{CHUNK_ORDER, Slot, Tree, chunk_of, stride, word_in_chunk};
@@ -99,8 +100,9 @@ impl Tree {
         self.search(self.top, 0, bound, Target::Free(0))
     }
 
-    /// The next match after `bound`'s word, if it lies under the same level-2 node: found by climbing
-    /// one or two levels from the word instead of descending from the root. Free runs in a fragmented
+    /// The next match after `bound`'s word, if it lies in the same chunk: found by climbing one or two
+    /// levels from the word (its level-1 node, then the chunk's level-2 node where there is one)
+    /// instead of descending from the root. Free runs in a fragmented
     /// pool mostly start and end within a word or two of where the last one ended.
     #[inline(always)]
     fn next_nearby(&self, bound: u64, target: Target) -> Option<u64> {
