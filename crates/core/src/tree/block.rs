@@ -8,7 +8,7 @@
 
 use super::hot::Hot;
 use super::{CHUNK_ORDER, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
-use crate::bits::{aligned_runs, low_bits};
+use crate::bits::{aligned_runs, low_bits, short_run_level};
 
 impl Tree {
     /// Whether blocks of order `k` take this path: whole words under one level-1 node, in a tree
@@ -160,12 +160,14 @@ pub(super) fn mark_words(leaf: &mut [u64], first: usize, count: usize, used: boo
         for mask in masks.iter_mut() {
             *mask &= !words;
         }
-        // Masks shrink upwards: with an entirely free word left, every mask holds it.
-        nonempty[0] = if masks[6] != 0 {
-            low_bits(stride(1) as u32 - 1)
-        } else {
-            masks.iter().enumerate().fold(0, |filled, (k, mask)| filled | u64::from(*mask != 0) << k)
-        };
+        // Masks shrink upwards: with an entirely free word left, every mask holds it, and the level
+        // is the longest aligned run of such words (short in a fragmented leaf: counted by doubling).
+        if masks[6] != 0 {
+            nonempty[0] = low_bits(stride(1) as u32 - 1);
+            return 6 + short_run_level(masks[6]);
+        }
+        nonempty[0] =
+            masks.iter().enumerate().fold(0, |filled, (k, mask)| filled | u64::from(*mask != 0) << k);
         node_level(node, 1)
     } else {
         for mask in masks.iter_mut() {
