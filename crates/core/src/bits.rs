@@ -66,8 +66,8 @@ pub(crate) fn run_level(set: u64) -> u32 {
 }
 
 /// [`run_level`] by doubling the runs until none is left: a step per size up to the longest run,
-/// where [`run_level`] tests every size. Cheaper when runs are short, as the entirely free words of
-/// a fragmented leaf are.
+/// where [`run_level`] tests every size. Cheaper when runs are short: the entirely free words of a
+/// fragmented leaf, the free bits of a scattered word.
 #[inline(always)]
 pub(crate) fn short_run_level(set: u64) -> u32 {
     if set == 0 {

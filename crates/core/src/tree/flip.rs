@@ -3,7 +3,7 @@
 //! changed, and stop there: most flips in a fragmented pool end at the word.
 
 use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, stride, word_in_chunk};
-use crate::bits::{low_bits, run_level};
+use crate::bits::{low_bits, short_run_level};
 
 impl Tree {
     /// Carries a level-1 node's change (its word's flip is made and recorded) up the summaries. A word's
@@ -61,7 +61,7 @@ pub(super) fn settle(leaf: &mut [u64], top: u32, pos: u64, old: u64, used: bool)
         }
     }
     // The word's level moved: its parent takes it; most of the time the parent's own level stays.
-    update_child(&mut leaf[..stride(1)], wi & 63, run_level(!new), used) && top > 1
+    update_child(&mut leaf[..stride(1)], wi & 63, short_run_level(!new), used) && top > 1
 }
 
 /// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from
