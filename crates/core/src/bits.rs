@@ -66,8 +66,10 @@ pub(crate) fn run_level(set: u64) -> u32 {
 }
 
 /// [`run_level`] by doubling the runs until none is left: a step per size up to the longest run,
-/// where [`run_level`] tests every size. Cheaper when runs are short: the entirely free words of a
-/// fragmented leaf, the free bits of a scattered word.
+/// where [`run_level`], past its shortcuts for at most one bit and for a full word or half, tests
+/// every size. Cheaper where runs are short but present: the entirely free words of a fragmented
+/// leaf, the free bits of a scattered word. (For a single free bit it takes one step to
+/// [`run_level`]'s one test.)
 #[inline(always)]
 pub(crate) fn short_run_level(set: u64) -> u32 {
     if set == 0 {
@@ -147,6 +149,18 @@ mod tests {
                 let level = (0..=6).rev().find(|&k| naive_runs(set, k) != 0).map_or(0, |k| k + 1);
                 assert_eq!(run_level(set), level, "set {set:#x}");
                 assert_eq!(short_run_level(set), level, "set {set:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_run_level_matches_on_every_nibble_pattern() {
+        // Runs of every length at every offset: each nibble all set or all clear, then shifted,
+        // with one bit flipped, or merged with every other bit.
+        for m in 0..=u64::from(u16::MAX) {
+            let set = (0..16).fold(0u64, |set, i| set | ((m >> i & 1) * 0xF) << (4 * i));
+            for set in [set, set ^ 1 << (m % 64), set | 0x5555_5555_5555_5555, set >> 2] {
+                assert_eq!(short_run_level(set), run_level(set), "set {set:#x}");
             }
         }
     }
