@@ -102,8 +102,8 @@ impl Tree {
 
     /// The next match after `bound`'s word, if it lies in the same chunk: found by climbing one or two
     /// levels from the word (its level-1 node, then the chunk's level-2 node where there is one)
-    /// instead of descending from the root. Free runs in a fragmented
-    /// pool mostly start and end within a word or two of where the last one ended.
+    /// instead of descending from the root. Free runs in a fragmented pool mostly start and end
+    /// within a word or two of where the last one ended.
     #[inline(always)]
     fn next_nearby(&self, bound: u64, target: Target) -> Option<u64> {
         debug_assert!(matches!(target, Target::Used | Target::Free(0)));
