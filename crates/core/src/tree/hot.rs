@@ -123,26 +123,20 @@ impl Tree {
 
     /// Lowest free position at or after `bound`.
     pub(crate) fn next_free(&self, bound: u64) -> Option<u64> {
-        let found = self.next_free_stored(bound);
-        self.lay_over(bound, found, !self.hot.bits, Tree::next_free_stored)
+        self.next_with_hot(bound, false)
     }
 
     /// Lowest used position at or after `bound`.
     pub(crate) fn next_used(&self, bound: u64) -> Option<u64> {
-        let found = self.next_used_stored(bound);
-        self.lay_over(bound, found, self.hot.bits, Tree::next_used_stored).filter(|&pos| pos < self.size())
+        self.next_with_hot(bound, true).filter(|&pos| pos < self.size())
     }
 
-    /// Corrects the answer `found` of a search of the stored bitmap from `bound` for the hot word,
-    /// given the hot word's matching bits (`hits`). The stored bitmap is the truth everywhere else,
-    /// so an answer below the hot word stands, and one inside it is searched again past it.
-    fn lay_over(
-        &self,
-        bound: u64,
-        found: Option<u64>,
-        hits: u64,
-        again: fn(&Tree, u64) -> Option<u64>,
-    ) -> Option<u64> {
+    /// Lowest used (`used`) or free position at or after `bound`: the stored bitmap's answer,
+    /// corrected for the hot word. The stored bitmap is the truth everywhere else, so an answer below
+    /// the hot word stands, and one inside it is searched again past it.
+    #[inline(always)]
+    fn next_with_hot(&self, bound: u64, used: bool) -> Option<u64> {
+        let found = self.next_stored(bound, used);
         let w = self.hot.word;
         if w == NONE || bound >> 6 > w {
             return found;
@@ -150,11 +144,11 @@ impl Tree {
         let (start, end) = (w << 6, (w + 1) << 6);
         let after = match found {
             Some(pos) if pos < start => return found,
-            Some(pos) if pos < end => again(self, end),
+            Some(pos) if pos < end => self.next_stored(end, used),
             other => other,
         };
         let from = if bound > start { bound & 63 } else { 0 };
-        let hits = hits & bits_from(from);
+        let hits = if used { self.hot.bits } else { !self.hot.bits } & bits_from(from);
         if hits != 0 { Some(start + u64::from(hits.trailing_zeros())) } else { after }
     }
 

@@ -84,20 +84,21 @@ impl Tree {
         found
     }
 
-    /// Lowest free position at or after `bound` in the stored bitmap. Looks at `bound`'s own word
-    /// before descending, so walking short runs costs O(1) each.
-    pub(super) fn next_free_stored(&self, bound: u64) -> Option<u64> {
+    /// Lowest position at or after `bound` in the stored bitmap that is used (`used`) or free. Looks
+    /// at `bound`'s own word before descending, so walking short runs costs O(1) each. A used answer
+    /// may be padding past the pool's end; callers filter it.
+    #[inline(always)]
+    pub(super) fn next_stored(&self, bound: u64, used: bool) -> Option<u64> {
         if bound >= self.size() {
             return None;
         }
-        let hits = !self.stored_word(bound >> 6) & bits_from(bound & 63);
+        let word = self.stored_word(bound >> 6);
+        let hits = if used { word } else { !word } & bits_from(bound & 63);
         if hits != 0 {
             return Some((bound & !63) + u64::from(hits.trailing_zeros()));
         }
-        if let Some(found) = self.next_nearby(bound, Target::Free(0)) {
-            return Some(found);
-        }
-        self.search(self.top, 0, bound, Target::Free(0))
+        let target = if used { Target::Used } else { Target::Free(0) };
+        self.next_nearby(bound, target).or_else(|| self.search(self.top, 0, bound, target))
     }
 
     /// The next match after `bound`'s word, if it lies in the same chunk: found by climbing one or two
@@ -134,21 +135,6 @@ impl Tree {
         let i = nodes.trailing_zeros() as usize;
         let found = self.first_in_chunk(chunk, 1, i, target)?;
         Some(chunk_start + ((i as u64) << 12) + found)
-    }
-
-    /// Lowest used position at or after `bound` in the stored bitmap, with the same first look as
-    /// [`Tree::next_free_stored`].
-    pub(super) fn next_used_stored(&self, bound: u64) -> Option<u64> {
-        if bound >= self.size() {
-            return None;
-        }
-        let hits = self.stored_word(bound >> 6) & bits_from(bound & 63);
-        let found = if hits != 0 {
-            Some((bound & !63) + u64::from(hits.trailing_zeros()))
-        } else {
-            self.next_nearby(bound, Target::Used).or_else(|| self.search(self.top, 0, bound, Target::Used))
-        };
-        found.filter(|&pos| pos < self.size())
     }
 
     /// Start of an aligned free block of order `k` chosen by best fit: at every level, the child whose
