@@ -26,13 +26,16 @@ impl Tree {
         if self.hot.word != super::hot::NONE {
             self.flush();
         }
-        let mut j = 0;
-        for (depth, masks) in self.upper.iter().enumerate().rev() {
-            let children = masks[j * stride(depth as u32 + 3) + k as usize];
+        // The level counts down beside the nodes rather than from an index into them (that took a
+        // division per level).
+        let (mut j, mut level) = (0, self.top);
+        for masks in self.upper.iter().rev() {
+            let children = masks[j * stride(level) + k as usize];
             if children == 0 {
                 return None;
             }
             j = j * 64 + children.trailing_zeros() as usize;
+            level -= 1;
         }
         let (layout, top) = (self.layout, self.top);
         let chunk = self.materialize(j);
