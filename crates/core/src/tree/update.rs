@@ -169,7 +169,7 @@ impl Tree {
             if (stored & bit != 0) == used {
                 return false;
             }
-            self.flush();
+            self.flush_inline();
             self.hot = Hot { word: w, bits: stored ^ bit, leaf };
             return true;
         }
