@@ -59,7 +59,7 @@ impl Tree {
     }
 
     /// [`Tree::flush`], inlined where a scattered change hands the hot word on: there the call
-    /// and its register saves were a tenth of the work.
+    /// and its register saves cost 10 to 13 of about 160 instructions per change.
     #[inline(always)]
     pub(super) fn flush_inline(&mut self) {
         let w = self.hot.word;
