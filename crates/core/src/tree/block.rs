@@ -101,7 +101,7 @@ impl Tree {
             self.propagate_upper(j, level, used);
         }
         if !used {
-            self.low_free = self.low_free.min(start);
+            self.lower_marks(start);
         }
         Ok(())
     }

@@ -29,6 +29,7 @@ mod block;
 mod chunk;
 mod flip;
 mod hot;
+mod marks;
 mod search;
 mod update;
 mod validate;
@@ -96,6 +97,8 @@ pub(crate) struct Tree {
     /// No position below this one is free: where the lowest-free search starts. Allocation in
     /// address order and release-then-allocate both find their answer in this word, without a descent.
     low_free: u64,
+    /// Past `low_free`'s word, no position below this one is free either (see [`marks`]).
+    low_resume: u64,
     /// The word single-address changes last touched, ahead of its stored copy (see [`hot`]).
     hot: Hot,
     /// Whether a release outside the hot word is written through rather than made hot.
@@ -136,6 +139,7 @@ impl Tree {
             upper,
             root_children,
             low_free: 0,
+            low_resume: 0,
             hot: Hot::COLD,
             releases_through: false,
         };

@@ -75,15 +75,6 @@ impl Tree {
         Some(None)
     }
 
-    /// Lowest free position, from the low-water mark: O(1) when the mark's word has a free bit, one
-    /// bounded descent otherwise.
-    #[inline]
-    pub(crate) fn first_free(&mut self) -> Option<u64> {
-        let found = self.next_free(self.low_free);
-        self.low_free = found.unwrap_or(self.size());
-        found
-    }
-
     /// Lowest position at or after `bound` in the stored bitmap that is used (`used`) or free. Looks
     /// at `bound`'s own word before descending, so walking short runs costs O(1) each. A used answer
     /// may be padding past the pool's end; callers filter it.

@@ -29,18 +29,6 @@ impl Tree {
         self.set_through(pos)
     }
 
-    /// Marks `pos` free if it is used; returns whether it was. Outside the hot word, `pos`'s word
-    /// becomes hot (first fit takes a released address back next) unless releases are written
-    /// through ([`Tree::write_releases_through`]).
-    #[inline]
-    pub(crate) fn clear_used(&mut self, pos: u64) -> bool {
-        let flipped = self.flip_to(pos, false);
-        if flipped {
-            self.low_free = self.low_free.min(pos);
-        }
-        flipped
-    }
-
     /// Writes releases outside the hot word through instead of making their word hot: for the
     /// rolling policy, which allocates past the previous allocation, not at the released address,
     /// so the hot word stays where it allocates.
@@ -126,6 +114,7 @@ impl Tree {
         let w = pos >> 6;
         if w != self.hot.word {
             self.adopt(w, self.stored_word(w));
+            self.keep_resume_clear_of_hot();
         }
         self.hot.bits |= 1 << (pos & 63);
         pos
@@ -133,7 +122,7 @@ impl Tree {
 
     /// Makes `pos` used (`used`) or free; returns false, changing nothing, if it already was.
     #[inline(always)]
-    fn flip_to(&mut self, pos: u64, used: bool) -> bool {
+    pub(super) fn flip_to(&mut self, pos: u64, used: bool) -> bool {
         if pos >> 6 != self.hot.word {
             return self.flip_elsewhere(pos, used);
         }
@@ -157,6 +146,16 @@ impl Tree {
         if !used && self.releases_through {
             return self.clear_through(pos);
         }
+        let flipped = self.flip_into_hot(pos, used);
+        if flipped {
+            self.marks_after_flip(pos, used);
+        }
+        flipped
+    }
+
+    /// [`Tree::flip_elsewhere`]'s flip, the word made hot, without moving the marks.
+    #[inline(always)]
+    pub(super) fn flip_into_hot(&mut self, pos: u64, used: bool) -> bool {
         let (w, bit) = (pos >> 6, 1 << (pos & 63));
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
         // A stored leaf's offset survives the write-back (leaves never move): one lookup serves both
@@ -207,8 +206,12 @@ impl Tree {
 
     /// [`Tree::flip_through`] of a used position to free.
     #[inline(never)]
-    fn clear_through(&mut self, pos: u64) -> bool {
-        self.flip_through(pos, false)
+    pub(super) fn clear_through(&mut self, pos: u64) -> bool {
+        let flipped = self.flip_through(pos, false);
+        if flipped {
+            self.marks_after_flip(pos, false);
+        }
+        flipped
     }
 
     /// Marks `pos` (outside the hot word) used (`used`) or free if it is in the other state,
@@ -238,7 +241,7 @@ impl Tree {
         debug_assert!(start < end && end <= self.size());
         self.retire_hot();
         if !used {
-            self.low_free = self.low_free.min(start);
+            self.lower_marks(start);
         }
         let len = end - start;
         if len.is_power_of_two() && len <= 1 << 12 && start & (len - 1) == 0 {

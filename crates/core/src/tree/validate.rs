@@ -33,9 +33,7 @@ impl Tree {
             chunk.check_shape(&self.layout, self.top < 3, hot).map_err(|why| format!("chunk {j}: {why}"))?;
             chunk.check(&self.layout).map_err(|why| format!("chunk {j}: {why}"))?;
         }
-        if let Some(free) = self.next_free(0).filter(|&pos| pos < self.low_free) {
-            return Err(format!("position {free} is free below the low-water mark {}", self.low_free));
-        }
+        self.check_marks()?;
         rebuilt.rebuild_upper();
         for (l, (stored, fresh)) in self.upper.iter().zip(&rebuilt.upper).enumerate() {
             if stored != fresh {

@@ -290,6 +290,34 @@ fn the_rolling_policy_moves_on_and_wraps() {
 }
 
 #[test]
+fn the_rolling_policy_taking_past_the_marks_keeps_them_true() {
+    // The rolling policy takes the next free address after its cursor, which may lie past the
+    // second low-water mark in the middle of a word; releases in that word must still be seen.
+    let mut pool = Pool::builder(net("10.9.0.0/24")).policy(ipam_core::Policy::RoundRobin).build().unwrap();
+    for _ in 0..256 {
+        pool.allocate().unwrap();
+    }
+    assert!(pool.allocate().is_err());
+    pool.release_block(net("10.9.0.200/30")).unwrap();
+    pool.release(addr("10.9.0.10")).unwrap();
+    pool.validate().unwrap();
+    // Wrapped: the lowest free address, then on past the cursor into the middle of the last word.
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.10"));
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.200"));
+    pool.validate().unwrap();
+    pool.release(addr("10.9.0.195")).unwrap();
+    pool.validate().unwrap();
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.201"));
+    pool.release(addr("10.9.0.10")).unwrap();
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.202"));
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.203"));
+    // Wrapped again: 10.9.0.10 below 10.9.0.195.
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.10"));
+    assert_eq!(pool.allocate().unwrap(), addr("10.9.0.195"));
+    pool.validate().unwrap();
+}
+
+#[test]
 fn releasing_a_block_address_by_address() {
     let mut pool = Pool::new(net("10.0.0.0/16")).unwrap();
     let block = pool.allocate_block(24).unwrap();
@@ -356,4 +384,37 @@ fn reads_see_the_latest_single_address_change() {
         pool.validate().unwrap();
         copy.validate().unwrap();
     }
+}
+
+#[test]
+fn first_fit_takes_back_releases_below_the_frontier_lowest_first() {
+    // A long-lived first-fit pool: filled from the bottom up to a frontier, old addresses released
+    // below it in every order (in one word, across words, above and below the one taken last), and
+    // each allocation must take the lowest free one, then carry on at the frontier.
+    let mut pool = Pool::new(net("10.20.0.0/20")).unwrap();
+    for _ in 0..3000 {
+        pool.allocate().unwrap();
+    }
+    let at = |offset: u32| Ipv4Addr::from_bits(u32::from(addr("10.20.0.0")) + offset);
+    for batch in [&[700, 100, 2900][..], &[5, 6, 64, 1000], &[1000], &[2999, 0], &[130, 129, 2000, 63]] {
+        for &offset in batch {
+            pool.release(at(offset)).unwrap();
+            pool.validate().unwrap();
+        }
+        let mut lowest_first = batch.to_vec();
+        lowest_first.sort_unstable();
+        for &offset in &lowest_first {
+            assert_eq!(pool.allocate().unwrap(), at(offset));
+            pool.validate().unwrap();
+        }
+        assert_eq!(pool.allocate().unwrap(), at(3000));
+        pool.release(at(3000)).unwrap();
+    }
+    // A release then an allocation, one at a time, below and above the previous one.
+    for offset in [1500, 200, 2500, 64, 65, 3, 2998] {
+        pool.release(at(offset)).unwrap();
+        assert_eq!(pool.allocate().unwrap(), at(offset));
+        pool.validate().unwrap();
+    }
+    assert_eq!(pool.allocate().unwrap(), at(3000));
 }
