@@ -22,8 +22,8 @@ impl Tree {
     /// start.
     pub(crate) fn take_first_block(&mut self, k: u32) -> Option<u64> {
         debug_assert!(self.is_leaf_block(k));
-        // The descent reads the stored summaries (a call only when a word is hot).
-        if self.hot.word != super::hot::NONE {
+        // The descent trusts the stored summaries (a call only when a word is hot or some wait).
+        if self.hot.word != super::hot::NONE || self.dirty {
             self.flush();
         }
         // The level counts down beside the nodes rather than from an index into them (that took a
@@ -84,6 +84,8 @@ impl Tree {
         if self.hot.word.wrapping_sub(start >> 6) < count {
             self.retire_hot();
         }
+        // The summaries above the block move by what they say now: they must say it exactly.
+        self.refresh();
         let (j, wi) = (chunk_of(start), word_in_chunk(start));
         let i = wi >> 6;
         let (layout, top) = (self.layout, self.top);

@@ -20,6 +20,10 @@ const FREE_NODE: [u64; stride(1)] = [!0, !0, !0, !0, !0, !0, !0, (1 << 7) - 1];
 pub(super) struct Chunk {
     /// The level-2 node's masks and non-empty word (unused in trees without a level 2).
     pub(super) l2: [u64; stride(2)],
+    /// Leaves (bit `i`: level-1 node `i`) whose words were written through while their level-1
+    /// node and their bit in `l2` were left as they were (see [`super::dirty`]). Kept beside
+    /// `place`, which every such write reads anyway.
+    pub(super) dirty: u64,
     /// Where each level-1 node's leaf sits in `leaves`, in leaves, or [`ABSENT`].
     place: [u8; 64],
     /// The leaves, [`Layout::leaf_len`] words each, in the order they were first touched.
@@ -30,7 +34,7 @@ impl Chunk {
     /// A chunk with every position free and no leaf. Only trees whose leaves hold 64 words (the
     /// chunked ones, and those of at least 2^12 positions) may leave a leaf out.
     pub(super) fn free(layout: &Layout) -> Chunk {
-        let mut chunk = Chunk { l2: [0; stride(2)], place: [ABSENT; 64], leaves: Vec::new() };
+        let mut chunk = Chunk { l2: [0; stride(2)], dirty: 0, place: [ABSENT; 64], leaves: Vec::new() };
         if layout.has_l2 {
             write_levels(&mut chunk.l2, (0..layout.l1_count).map(|_| 6 + 7));
         }
@@ -162,11 +166,8 @@ impl Chunk {
         if layout.l1_count == 0 {
             return;
         }
-        let words_per_leaf = layout.leaf_len - layout.leaf_words;
         for at in 0..self.leaves.len() / layout.leaf_len {
-            let leaf = &mut self.leaves[at * layout.leaf_len..][..layout.leaf_len];
-            let (node, words) = leaf.split_at_mut(stride(1));
-            write_levels(node, words[..words_per_leaf].iter().map(|&word| run_level(!word)));
+            rebuild_node(layout, &mut self.leaves[at * layout.leaf_len..][..layout.leaf_len]);
         }
         if layout.has_l2 {
             let mut levels = [0u32; 64];
@@ -174,6 +175,14 @@ impl Chunk {
                 *level = self.l1_level(layout, i);
             }
             write_levels(&mut self.l2, levels[..layout.l1_count].iter().copied());
+        }
+    }
+
+    /// Recomputes the level-1 node of leaf `i` from its bitmap words (a leaf never stored is free,
+    /// and so is its node).
+    pub(super) fn rebuild_leaf(&mut self, layout: &Layout, i: usize) {
+        if let Some(start) = self.leaf_start_if_stored(layout, i) {
+            rebuild_node(layout, &mut self.leaves[start..][..layout.leaf_len]);
         }
     }
 
@@ -223,6 +232,9 @@ impl Chunk {
         if seen.contains(&false) {
             return Err("a stored leaf belongs to no level-1 node".into());
         }
+        if let Some(i) = (0..64).find(|&i| self.dirty >> i & 1 == 1 && self.place[i] == ABSENT) {
+            return Err(format!("leaf {i} is marked for a refresh but not stored"));
+        }
         if let Some((i, start)) = hot
             && (self.place[i] == ABSENT || self.place[i] as usize * layout.leaf_len != start)
         {
@@ -239,4 +251,11 @@ impl Chunk {
             .map(|word| u64::from(word.count_ones()))
             .sum()
     }
+}
+
+/// Writes a leaf's level-1 node from its bitmap words.
+fn rebuild_node(layout: &Layout, leaf: &mut [u64]) {
+    let words_per_leaf = layout.leaf_len - layout.leaf_words;
+    let (node, words) = leaf.split_at_mut(stride(1));
+    write_levels(node, words[..words_per_leaf].iter().map(|&word| run_level(!word)));
 }

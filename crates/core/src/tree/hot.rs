@@ -8,14 +8,15 @@
 //! a flat-bitmap scanner does. The summaries catch up once per word, not once per change, and only if
 //! the word's level moved.
 //!
-//! Invariant: the stored bitmap and every stored summary agree with each other; the pool's true
-//! state differs from them only in word [`Hot::word`], whose true value is [`Hot::bits`]. Reads that
-//! must be exact go through [`Tree::word`], [`Tree::next_free`], [`Tree::next_used`] and
-//! [`Tree::max_free_order`], which lay the hot word over the stored answer; searches for blocks write
-//! the word back first ([`Tree::flush`]).
+//! Invariant: the stored bitmap and every stored summary not marked for a refresh
+//! ([`super::dirty`]) agree with each other; the pool's true state differs from them only in word
+//! [`Hot::word`], whose true value is [`Hot::bits`]. Reads that must be exact go through
+//! [`Tree::word`], [`Tree::next_free`], [`Tree::next_used`] and [`Tree::max_free_order`], which lay
+//! the hot word over the stored answer; searches for blocks write the word back first
+//! ([`Tree::flush`]).
 
 use super::flip::{settle, update_child};
-use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, set_child_level, stride, word_in_chunk};
+use super::{Slot, Tree, carry_into_l2, chunk_of, stride, word_in_chunk};
 use crate::bits::{bits_from, run_level};
 
 /// No word is hot.
@@ -37,9 +38,6 @@ impl Hot {
     pub(super) const COLD: Hot = Hot { word: NONE, bits: 0, leaf: 0 };
 }
 
-/// Widest node: a level-5 node (the root of a /0) stores `stride(5)` words.
-const WIDEST: usize = stride(5);
-
 impl Tree {
     /// Makes word `w` (not the hot one), whose stored value is `stored`, the hot one, writing the
     /// previous one back first. `w`'s chunk gets stored bits.
@@ -52,14 +50,18 @@ impl Tree {
         self.hot = Hot { word: w, bits: stored, leaf };
     }
 
-    /// Writes the hot word back and brings the summaries above it up to date; the word stays hot.
-    /// Costs a compare when nothing changed, and climbs only as far as levels move.
+    /// Brings every summary up to date for a search that trusts them: the ones marked for a
+    /// refresh ([`super::dirty`]), then the hot word's, written back (the word stays hot). Costs two
+    /// compares when nothing changed, and climbs only as far as levels move.
     pub(crate) fn flush(&mut self) {
+        self.refresh();
         self.flush_inline();
     }
 
-    /// [`Tree::flush`], inlined where a scattered change hands the hot word on: there the call
-    /// and its register saves cost 10 to 13 of about 160 instructions per change.
+    /// The hot word's part of [`Tree::flush`], inlined where a scattered change hands the hot word
+    /// on: there the call and its register saves cost 10 to 13 of about 160 instructions per change.
+    /// Summaries marked for a refresh may lie under the word; carrying its change into them
+    /// leaves them marked, so nothing is lost.
     #[inline(always)]
     pub(super) fn flush_inline(&mut self) {
         let w = self.hot.word;
@@ -158,46 +160,4 @@ impl Tree {
         let hits = if used { self.hot.bits } else { !self.hot.bits } & bits_from(from);
         if hits != 0 { Some(start + u64::from(hits.trailing_zeros())) } else { after }
     }
-
-    /// Level of the whole tree with the hot word written back: the nodes on its path are patched in
-    /// copies, so a `&self` reader gets the exact answer.
-    pub(super) fn root_level_with_hot(&self) -> u32 {
-        let pos = self.hot.word << 6;
-        let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
-        let layout = self.layout;
-        let mut level = run_level(!self.hot.bits);
-        let Slot::Mixed(chunk) = &self.slots[j] else {
-            unreachable!("the hot word's chunk holds stored bits");
-        };
-        if layout.l1_count == 0 {
-            return level;
-        }
-        let mut scratch = [0u64; WIDEST];
-        level = patched_level(chunk.node(&layout, 1, wi >> 6), 1, wi & 63, level, &mut scratch);
-        if !layout.has_l2 {
-            return level;
-        }
-        level = patched_level(&chunk.l2, 2, wi >> 6, level, &mut scratch);
-        let mut idx = j;
-        for l in 3..=self.top {
-            let node = &self.upper[l as usize - 3][(idx >> 6) * stride(l)..][..stride(l)];
-            level = patched_level(node, l, idx & 63, level, &mut scratch);
-            idx >>= 6;
-        }
-        level
-    }
-}
-
-/// Level of `node` (at `level`) once `child`'s level is `child_level`, computed on a copy.
-fn patched_level(
-    node: &[u64],
-    level: u32,
-    child: usize,
-    child_level: u32,
-    scratch: &mut [u64; WIDEST],
-) -> u32 {
-    let copy = &mut scratch[..node.len()];
-    copy.copy_from_slice(node);
-    set_child_level(copy, child, child_level);
-    node_level(copy, level)
 }

@@ -117,6 +117,8 @@ impl Tree {
     /// search from the second mark, which often finds its answer in its first word.
     #[inline]
     pub(crate) fn first_free(&mut self) -> Option<u64> {
+        // The search below trusts the summaries.
+        self.refresh();
         let (low, resume) = (self.low_free, self.low_resume);
         let found = if resume > (low | 63) + 1 {
             let in_low_word = !self.word(low >> 6) & bits_from(low & 63);

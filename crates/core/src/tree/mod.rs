@@ -21,12 +21,16 @@
 //! dense pool 1.13 bits per address. Storage follows the most that was ever touched: a leaf or
 //! chunk freed again stays stored.
 //!
-//! The summaries are lazy in one more way: single-address changes go to one hot word held in the
+//! The summaries are lazy in two more ways. Single-address changes go to one hot word held in the
 //! tree, and reach the stored bitmap and the summaries when another word is touched or a block
-//! search needs them ([`hot`]).
+//! search needs them ([`hot`]). Given addresses are written to their word at once but only mark
+//! its leaf; the summaries above catch up at the next search that trusts them ([`dirty`]), and
+//! reads through `&self` stay exact meanwhile ([`exact`]).
 
 mod block;
 mod chunk;
+mod dirty;
+mod exact;
 mod flip;
 mod hot;
 mod marks;
@@ -103,6 +107,16 @@ pub(crate) struct Tree {
     hot: Hot,
     /// Whether a release outside the hot word is written through rather than made hot.
     releases_through: bool,
+    /// Whether some summaries wait for a refresh (see [`dirty`]).
+    dirty: bool,
+    /// The words whose level-1 summary waits for a refresh, while there are at most
+    /// [`dirty::LOGGED`] of them; past that, `dirty_logged` says so and the marked leaves are rebuilt.
+    dirty_log: [u64; dirty::LOGGED],
+    /// Entries in `dirty_log`, or `LOGGED + 1` once more words than that were marked.
+    dirty_logged: usize,
+    /// `dirty_up[l - 3][n]`: the children of node `n` at level `l` (3..=top) with summaries waiting
+    /// for a refresh below them.
+    dirty_up: Vec<Vec<u64>>,
 }
 
 impl Tree {
@@ -125,12 +139,9 @@ impl Tree {
         let layout =
             Layout { leaf_len: leaf_words + word_count.min(64), leaf_words, word_count, l1_count, has_l2 };
         let chunk_count = if chunked { 1usize << (order - CHUNK_ORDER) } else { 1 };
-        let upper = (3..=top)
-            .map(|level| {
-                let nodes = 1usize << word_order.saturating_sub(6 * level);
-                vec![0; nodes * stride(level)]
-            })
-            .collect();
+        let nodes = |level: u32| 1usize << word_order.saturating_sub(6 * level);
+        let upper = (3..=top).map(|level| vec![0; nodes(level) * stride(level)]).collect();
+        let dirty_up = (3..=top).map(|level| vec![0; nodes(level)]).collect();
         let mut tree = Tree {
             order,
             top,
@@ -142,6 +153,10 @@ impl Tree {
             low_resume: 0,
             hot: Hot::COLD,
             releases_through: false,
+            dirty: false,
+            dirty_log: [0; dirty::LOGGED],
+            dirty_logged: 0,
+            dirty_up,
         };
         if !chunked {
             // Small pools are one chunk, stored whole from the start: nothing to gain from laziness.
@@ -169,7 +184,8 @@ impl Tree {
 
     /// The order of the largest aligned free block, or `None` if nothing is free.
     pub(crate) fn max_free_order(&self) -> Option<u32> {
-        let level = if self.hot_is_dirty() { self.root_level_with_hot() } else { self.root_level() };
+        let level =
+            if self.dirty || self.hot_is_dirty() { self.root_level_exact() } else { self.root_level() };
         level.checked_sub(1)
     }
 
@@ -184,8 +200,9 @@ impl Tree {
                 _ => 0,
             })
             .sum();
-        let upper: usize = self.upper.iter().map(|level| level.capacity() * size_of::<u64>()).sum();
-        slots + chunks + upper + self.upper.capacity() * size_of::<Vec<u64>>()
+        let upper: usize =
+            self.upper.iter().chain(&self.dirty_up).map(|level| level.capacity() * size_of::<u64>()).sum();
+        slots + chunks + upper + (self.upper.capacity() + self.dirty_up.capacity()) * size_of::<Vec<u64>>()
     }
 
     /// Level (see [`run_level`]) of the whole tree.

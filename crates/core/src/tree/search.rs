@@ -7,7 +7,7 @@ use crate::bits::{aligned_runs, best_run, bits_from};
 
 /// What a search looks for.
 #[derive(Clone, Copy, Debug)]
-enum Target {
+pub(super) enum Target {
     /// An aligned free block of this order.
     Free(u32),
     /// A used position.
@@ -23,7 +23,7 @@ enum Step {
 }
 
 /// A node's answer to a search.
-enum Pick {
+pub(super) enum Pick {
     /// The block starts at this offset inside the node (it spans several children).
     Here(u64),
     /// Children that hold a match, to try lowest first.
@@ -32,7 +32,7 @@ enum Pick {
 
 impl Tree {
     /// Start of the lowest aligned free block of order `k` that starts at or after `bound`. Writes the
-    /// hot word back first, as the descent reads the stored summaries.
+    /// hot word back and refreshes the summaries first, as the descent trusts them.
     #[inline]
     pub(crate) fn find_first(&mut self, k: u32, bound: u64) -> Option<u64> {
         debug_assert!(k <= self.order);
@@ -89,6 +89,9 @@ impl Tree {
             return Some((bound & !63) + u64::from(hits.trailing_zeros()));
         }
         let target = if used { Target::Used } else { Target::Free(0) };
+        if self.dirty {
+            return self.search_marked(self.top, 0, bound, target);
+        }
         self.next_nearby(bound, target).or_else(|| self.search(self.top, 0, bound, target))
     }
 
@@ -129,7 +132,8 @@ impl Tree {
     }
 
     /// Start of an aligned free block of order `k` chosen by best fit: at every level, the child whose
-    /// largest free block is the smallest that still holds it. Writes the hot word back first.
+    /// largest free block is the smallest that still holds it. Writes the hot word back and refreshes
+    /// the summaries first.
     pub(crate) fn find_best(&mut self, k: u32) -> Option<u64> {
         debug_assert!(k <= self.order);
         self.flush();
@@ -137,7 +141,7 @@ impl Tree {
     }
 
     /// Searches node `idx` of `level`; `bound` and the result are relative to the node's start.
-    fn search(&self, level: u32, idx: usize, bound: u64, target: Target) -> Option<u64> {
+    pub(super) fn search(&self, level: u32, idx: usize, bound: u64, target: Target) -> Option<u64> {
         if level < 3 {
             return self.search_chunk(if self.top >= 3 { idx } else { 0 }, bound, target);
         }
@@ -152,7 +156,7 @@ impl Tree {
         })
     }
 
-    fn search_chunk(&self, j: usize, bound: u64, target: Target) -> Option<u64> {
+    pub(super) fn search_chunk(&self, j: usize, bound: u64, target: Target) -> Option<u64> {
         match (&self.slots[j], target) {
             (Slot::Free, Target::Free(k)) => {
                 let start = bound.next_multiple_of(1 << k);
@@ -164,7 +168,7 @@ impl Tree {
         }
     }
 
-    fn search_in_chunk(
+    pub(super) fn search_in_chunk(
         &self,
         chunk: &Chunk,
         level: u32,
@@ -221,7 +225,7 @@ impl Tree {
     /// The lowest match under node `idx` of `level`, without a bound: one step per level and no
     /// backtracking, since every child the masks name holds a match.
     #[inline]
-    fn first_under(&self, mut level: u32, mut idx: usize, target: Target) -> Option<u64> {
+    pub(super) fn first_under(&self, mut level: u32, mut idx: usize, target: Target) -> Option<u64> {
         let mut pos = 0;
         while level >= 3 {
             let node = &self.upper[level as usize - 3][idx * stride(level)..][..stride(level)];
@@ -244,7 +248,13 @@ impl Tree {
 
     /// [`Tree::first_under`] inside a chunk, from node `i` of `level` (0 for the word level).
     #[inline]
-    fn first_in_chunk(&self, chunk: &Chunk, mut level: u32, mut i: usize, target: Target) -> Option<u64> {
+    pub(super) fn first_in_chunk(
+        &self,
+        chunk: &Chunk,
+        mut level: u32,
+        mut i: usize,
+        target: Target,
+    ) -> Option<u64> {
         let mut pos = 0;
         while level >= 1 {
             match step(chunk.node(&self.layout, level, i), level, self.valid_children(level), target)? {
@@ -299,7 +309,7 @@ impl Tree {
 
     /// Children that exist under a node of `level` (only the root may have fewer than 64).
     #[inline(always)]
-    fn valid_children(&self, level: u32) -> u64 {
+    pub(super) fn valid_children(&self, level: u32) -> u64 {
         if level == self.top { self.root_children } else { !0 }
     }
 }
@@ -322,7 +332,7 @@ fn step(node: &[u64], level: u32, valid: u64, target: Target) -> Option<Step> {
 
 /// Candidates at one node for a first-at-or-after-`bound` search.
 #[inline(always)]
-fn pick(masks: &[u64], level: u32, valid: u64, bound: u64, target: Target) -> Option<Pick> {
+pub(super) fn pick(masks: &[u64], level: u32, valid: u64, bound: u64, target: Target) -> Option<Pick> {
     let span = 6 * level;
     let whole = masks[span as usize];
     let children = match target {

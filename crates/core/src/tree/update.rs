@@ -87,6 +87,7 @@ impl Tree {
     /// policy will keep allocating there.
     #[inline(never)]
     fn take_next_free_elsewhere(&mut self, bound: u64) -> Option<u64> {
+        self.refresh();
         let pos = self.next_free(bound).or_else(|| self.first_free())?;
         Some(self.take_found(pos))
     }
@@ -215,8 +216,12 @@ impl Tree {
     }
 
     /// Marks `pos` (outside the hot word) used (`used`) or free if it is in the other state,
-    /// written to the stored word and carried up the summaries at once: one lookup, and the hot word
-    /// is left alone. Returns whether it flipped.
+    /// written to the stored word: one lookup, and the hot word is left alone. Returns whether it
+    /// flipped.
+    ///
+    /// A given address leaves the summaries to a refresh ([`super::dirty`]): nothing searches near
+    /// it next. A release written through (the rolling policy's) carries its change up at once,
+    /// since the rolling search that follows trusts the summaries and would refresh them anyway.
     #[inline(always)]
     fn flip_through(&mut self, pos: u64, used: bool) -> bool {
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
@@ -229,8 +234,20 @@ impl Tree {
             return false;
         }
         *word = old ^ 1 << (pos & 63);
-        if settle(leaf, top, pos, old, used) {
-            self.resummarize(pos, used);
+        if !used {
+            if settle(leaf, top, pos, old, used) {
+                self.resummarize(pos, used);
+            }
+            return true;
+        }
+        // A tree without level 1 keeps no summaries of its single word.
+        if layout.l1_count > 0 {
+            let was = chunk.dirty;
+            chunk.dirty = was | 1 << (wi >> 6);
+            if was == 0 {
+                self.mark_chunk_dirty(j);
+            }
+            self.log_dirty_word(pos >> 6);
         }
         true
     }

@@ -4,8 +4,32 @@ use super::{Slot, Tree};
 use crate::bits::low_bits;
 
 impl Tree {
-    /// Rebuilds every summary from the bitmap words and compares it with what is stored.
+    /// Rebuilds every summary from the bitmap words and compares it with what is stored, once the
+    /// summaries marked for a refresh are refreshed (in a copy); and checks that reads through
+    /// `&self` see what they would see after the refresh.
     pub(crate) fn validate(&self) -> Result<(), String> {
+        self.check_dirty_marks()?;
+        self.check_marks()?;
+        let mut refreshed = self.clone();
+        refreshed.refresh();
+        let (marked, fresh) = (self.max_free_order(), refreshed.max_free_order());
+        if marked != fresh {
+            return Err(format!("largest free order {marked:?} before the refresh, {fresh:?} after"));
+        }
+        for used in [false, true] {
+            let (marked, fresh) = (self.next_stored(0, used), refreshed.next_stored(0, used));
+            if marked != fresh {
+                return Err(format!(
+                    "first {} at {marked:?} before the refresh, {fresh:?} after",
+                    if used { "used" } else { "free" }
+                ));
+            }
+        }
+        refreshed.validate_refreshed()
+    }
+
+    /// [`Tree::validate`] of a tree with no summaries marked for a refresh.
+    fn validate_refreshed(&self) -> Result<(), String> {
         let mut rebuilt = self.clone();
         if self.hot.word != super::hot::NONE {
             if self.hot.word >= self.size().div_ceil(64) {
@@ -33,7 +57,6 @@ impl Tree {
             chunk.check_shape(&self.layout, self.top < 3, hot).map_err(|why| format!("chunk {j}: {why}"))?;
             chunk.check(&self.layout).map_err(|why| format!("chunk {j}: {why}"))?;
         }
-        self.check_marks()?;
         rebuilt.rebuild_upper();
         for (l, (stored, fresh)) in self.upper.iter().zip(&rebuilt.upper).enumerate() {
             if stored != fresh {
