@@ -1,29 +1,35 @@
-//! Summaries left behind on purpose: a single address written through to its word (a given
-//! address, or a release under the rolling policy) marks its leaf for a refresh instead of carrying
-//! the change up the levels at once.
+//! Summaries left behind on purpose: a given address (`allocate_specific`) is written to its word
+//! at once, and the summaries above it are only marked for a refresh instead of being carried up.
 //!
-//! Why: such changes land anywhere in the pool, and carrying each one up reads and writes the
-//! summary nodes above a word nobody will search next (measured: 36 ns per release + given address
-//! in a fragmented /8, 11 ns of it the flips themselves). A burst of them (a controller restoring
-//! its leases, static assignments from a file) now costs the flips and a mark each; the summaries
-//! catch up once, at the next search that trusts them, one leaf at a time however many changes it
-//! took.
+//! Why: given addresses land anywhere in the pool, and carrying each one up reads and writes
+//! summary nodes nobody will search next (measured: about 40 ns per given address in a fragmented
+//! /8, 11 ns of it the flip itself). A burst of them (a controller restoring its leases, static
+//! assignments from a file) now costs the flips and a mark each; the summaries catch up at the next
+//! search that trusts them. Changes the word alone shows cannot move a summary (most, in a
+//! fragmented pool) are not even marked. Releases still carry their change at once: a search for
+//! the next free address usually follows them, and a deferred change costs a second lookup there.
 //!
-//! Invariant: a summary bit that speaks of a child not marked is exact. The bits of a marked child
-//! (a leaf in [`Chunk::dirty`], a chunk or node in [`Tree::dirty_up`]) may say anything, and every
-//! node's non-empty word agrees with its own masks. Searches that change the pool by the summaries
-//! refresh first ([`Tree::refresh`]); reads through `&self` search marked children below instead of
-//! trusting their bits ([`super::exact`]).
+//! The marks: per chunk, its marked leaves and, per leaf, its marked groups of four words; per
+//! node above, its marked children. Up to [`LOGGED`] changes are also logged as (word, old, new) and
+//! replayed in order, each only as far as levels move, as they would have been at once; past that,
+//! a refresh recomputes the marked groups and every node above them.
 //!
-//! [`Chunk::dirty`]: super::chunk::Chunk::dirty
+//! Invariant: the summaries are exact for every word not marked; for a marked word they describe
+//! the level it had before its first change since the last refresh, and a change to a marked word
+//! is logged, never carried. So a summary bit that speaks of a child not marked is exact, and every
+//! node's non-empty word agrees with its own masks. Searches that trust the summaries refresh first
+//! ([`Tree::refresh`]); reads through `&self` search marked children below instead of trusting
+//! their bits ([`super::exact`]).
 
+use super::chunk::GROUP_WORDS;
+use super::flip::word_level_kept;
 use super::{Slot, Tree, chunk_of, node_level, set_child_level, stride, word_in_chunk};
-use crate::bits::run_level;
 
-/// How many marked words a refresh fixes one by one, as the eager upkeep would have; past that
-/// it rebuilds each marked leaf whole. A search after each few given addresses then costs what it
-/// did before the marks; a burst costs one rebuild per leaf.
-pub(super) const LOGGED: usize = 8;
+/// How many changes a refresh carries up one by one, in order, each only as far as levels move
+/// (what it would have cost at once); past that, it recomputes the marked groups of words and every
+/// node above them. A search after each few scattered changes costs about what it did without the
+/// marks; a burst of changes costs one pass over what it touched.
+pub(super) const LOGGED: usize = 32;
 
 impl Tree {
     /// Marks chunk `j`, whose first leaf was just marked, and every node above it.
@@ -37,14 +43,33 @@ impl Tree {
         }
     }
 
-    /// Notes that word `w`'s level-1 summary waits (its leaf is marked).
+    /// Marks word `w`, just written from `old` to `new`, for a refresh of the summaries above it,
+    /// unless the word alone shows that its level, and so every summary, stayed (most changes in a
+    /// fragmented pool).
     #[inline(always)]
-    pub(super) fn log_dirty_word(&mut self, w: u64) {
-        let n = self.dirty_logged;
-        if n < LOGGED {
-            self.dirty_log[n] = w;
+    pub(super) fn mark_written(&mut self, w: u64, old: u64, new: u64) {
+        // A tree without level 1 keeps no summaries of its single word.
+        if self.layout.l1_count == 0 || word_level_kept(old, new) {
+            return;
         }
-        self.dirty_logged = (n + 1).min(LOGGED + 1);
+        let j = chunk_of(w << 6);
+        let Slot::Mixed(chunk) = &mut self.slots[j] else {
+            unreachable!("a written word's chunk holds stored bits");
+        };
+        let i = word_in_chunk(w << 6) >> 6;
+        chunk.dirty_groups[i] |= 1 << ((w & 63) / GROUP_WORDS);
+        let was = chunk.dirty;
+        chunk.dirty = was | 1 << i;
+        if was == 0 {
+            self.mark_chunk_dirty(j);
+        }
+        let n = self.dirty_logged;
+        if n <= LOGGED {
+            if n < LOGGED {
+                self.dirty_log[n] = (w, old, new);
+            }
+            self.dirty_logged = n + 1;
+        }
     }
 
     /// Brings every marked summary up to date: for searches that trust the summaries.
@@ -59,54 +84,71 @@ impl Tree {
     fn refresh_marked(&mut self) {
         self.dirty = false;
         let logged = std::mem::take(&mut self.dirty_logged);
-        let rebuild = logged > LOGGED;
-        if !rebuild {
-            // Every stale level-1 bit is a logged word's.
+        if logged <= LOGGED {
+            // Every change since the summaries were exact is logged: carried in order, each finds
+            // them describing its `old`.
             let layout = self.layout;
-            for &w in &self.dirty_log[..logged] {
-                let Slot::Mixed(chunk) = &mut self.slots[chunk_of(w << 6)] else { continue };
-                let wi = word_in_chunk(w << 6);
-                let level = run_level(!chunk.word(&layout, wi));
-                let leaf = chunk.leaf_mut(&layout, wi >> 6);
-                set_child_level(&mut leaf[..stride(1)], wi & 63, level);
+            for k in 0..logged {
+                let (w, old, new) = self.dirty_log[k];
+                let Slot::Mixed(chunk) = &self.slots[chunk_of(w << 6)] else { continue };
+                if let Some(leaf) = chunk.leaf_start_if_stored(&layout, word_in_chunk(w << 6) >> 6) {
+                    self.carry_word(w, leaf, old, new);
+                }
             }
+            for k in 0..logged {
+                self.clear_marks(self.dirty_log[k].0);
+            }
+            return;
         }
         if self.top >= 3 {
-            self.refresh_upper(self.top, 0, rebuild);
+            self.refresh_upper(self.top, 0);
         } else {
-            self.refresh_chunk(0, rebuild);
+            self.refresh_chunk(0);
+        }
+    }
+
+    /// Clears the marks on word `w`'s path (its chunk's, whole: each of its marked words is
+    /// logged too).
+    fn clear_marks(&mut self, w: u64) {
+        let j = chunk_of(w << 6);
+        if let Slot::Mixed(chunk) = &mut self.slots[j] {
+            chunk.dirty = 0;
+            chunk.dirty_groups[word_in_chunk(w << 6) >> 6] = 0;
+        }
+        let mut idx = j;
+        for marks in &mut self.dirty_up {
+            marks[idx >> 6] &= !(1 << (idx & 63));
+            idx >>= 6;
         }
     }
 
     /// Refreshes the marked children of node `idx` at `level` (>= 3) and returns its level.
-    fn refresh_upper(&mut self, level: u32, idx: usize, rebuild: bool) -> u32 {
+    fn refresh_upper(&mut self, level: u32, idx: usize) -> u32 {
         let l = level as usize - 3;
         let mut children = std::mem::take(&mut self.dirty_up[l][idx]);
         while children != 0 {
             let child = children.trailing_zeros() as usize;
             children &= children - 1;
             let child_level = if level == 3 {
-                self.refresh_chunk(idx * 64 + child, rebuild)
+                self.refresh_chunk(idx * 64 + child)
             } else {
-                self.refresh_upper(level - 1, idx * 64 + child, rebuild)
+                self.refresh_upper(level - 1, idx * 64 + child)
             };
             set_child_level(&mut self.upper[l][idx * stride(level)..][..stride(level)], child, child_level);
         }
         node_level(&self.upper[l][idx * stride(level)..][..stride(level)], level)
     }
 
-    /// Rebuilds chunk `j`'s marked leaves (unless their stale words were fixed already), writes
-    /// their levels into its level-2 node, and returns the chunk's level.
-    fn refresh_chunk(&mut self, j: usize, rebuild: bool) -> u32 {
+    /// Refreshes chunk `j`'s marked leaves, writes their levels into its level-2 node, and returns
+    /// the chunk's level.
+    fn refresh_chunk(&mut self, j: usize) -> u32 {
         let layout = self.layout;
         let Slot::Mixed(chunk) = &mut self.slots[j] else { return self.chunk_level(j) };
         let mut leaves = std::mem::take(&mut chunk.dirty);
         while leaves != 0 {
             let i = leaves.trailing_zeros() as usize;
             leaves &= leaves - 1;
-            if rebuild {
-                chunk.rebuild_leaf(&layout, i);
-            }
+            chunk.refresh_leaf(&layout, i);
             if layout.has_l2 {
                 let level = chunk.l1_level(&layout, i);
                 set_child_level(&mut chunk.l2, i, level);
@@ -126,7 +168,7 @@ impl Tree {
         if !self.dirty && self.dirty_logged != 0 || self.dirty_logged > LOGGED + 1 {
             return Err(format!("{} words logged for a refresh", self.dirty_logged));
         }
-        if let Some(&w) = self.dirty_log[..self.dirty_logged.min(LOGGED)].iter().find(|&&w| {
+        if let Some((w, _, _)) = self.dirty_log[..self.dirty_logged.min(LOGGED)].iter().find(|&&(w, _, _)| {
             !matches!(&self.slots[chunk_of(w << 6)], Slot::Mixed(chunk) if chunk.dirty >> (word_in_chunk(w << 6) >> 6) & 1 == 1)
         }) {
             return Err(format!("word {w} is logged for a refresh, its leaf is not marked"));

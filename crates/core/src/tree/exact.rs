@@ -6,7 +6,7 @@
 use super::chunk::Chunk;
 use super::hot::NONE;
 use super::search::{Pick, Target, pick};
-use super::{CHUNK_ORDER, Slot, Tree, chunk_of, node_level, set_child_level, stride, write_levels};
+use super::{CHUNK_ORDER, Slot, Tree, chunk_of, node_level, set_child_level, stride};
 use crate::bits::{bits_from, low_bits, run_level};
 
 /// Widest node: a level-5 node (the root of a /0) stores `stride(5)` words.
@@ -43,11 +43,11 @@ impl Tree {
     /// [`Tree::search_marked`] inside a marked chunk, from its top node at `level` (1 or 2).
     fn search_chunk_marked(&self, chunk: &Chunk, level: u32, bound: u64, target: Target) -> Option<u64> {
         if level == 1 {
-            return self.scan_leaf(chunk, 0, bound, target);
+            return self.search_leaf_marked(chunk, 0, bound, target);
         }
         self.descend_marked(&chunk.l2, 2, bound, target, chunk.dirty, |i, child_bound, marked| {
             if marked {
-                self.scan_leaf(chunk, i, child_bound, target)
+                self.search_leaf_marked(chunk, i, child_bound, target)
             } else if child_bound == 0 {
                 self.first_in_chunk(chunk, 1, i, target)
             } else {
@@ -85,15 +85,15 @@ impl Tree {
         None
     }
 
-    /// The first match at or after `bound` in leaf `i`'s words, read one by one.
-    fn scan_leaf(&self, chunk: &Chunk, i: usize, bound: u64, target: Target) -> Option<u64> {
+    /// [`Tree::search_marked`] in marked leaf `i`: the marked words are read, the others found
+    /// by the leaf's level-1 node.
+    fn search_leaf_marked(&self, chunk: &Chunk, i: usize, bound: u64, target: Target) -> Option<u64> {
         let layout = &self.layout;
-        let first = (bound >> 6) as usize;
-        (first..layout.leaf_len - layout.leaf_words).find_map(|k| {
+        let node = chunk.node(layout, 1, i);
+        self.descend_marked(node, 1, bound, target, chunk.marked_words(layout, i), |k, from, _| {
             let word = chunk.word(layout, (i << 6) + k);
-            let from = if k == first { bound & 63 } else { 0 };
             let hits = if matches!(target, Target::Used) { word } else { !word } & bits_from(from);
-            (hits != 0).then(|| ((k as u64) << 6) + u64::from(hits.trailing_zeros()))
+            (hits != 0).then(|| u64::from(hits.trailing_zeros()))
         })
     }
 
@@ -138,17 +138,14 @@ impl Tree {
     }
 
     fn leaf_level_exact(&self, chunk: &Chunk, j: usize, i: usize, hot: u64) -> u32 {
-        let layout = &self.layout;
         let first_word = ((j as u64) << (CHUNK_ORDER - 6)) + ((i as u64) << 6);
-        if chunk.dirty >> i & 1 == 1 {
-            let mut node = [0u64; stride(1)];
-            let words = (layout.leaf_len - layout.leaf_words) as u64;
-            write_levels(&mut node, (0..words).map(|k| run_level(!self.word(first_word + k))));
-            return node_level(&node, 1);
+        let mut redo = chunk.marked_words(&self.layout, i);
+        if hot != NONE && hot >> 6 == first_word >> 6 {
+            redo |= 1 << (hot & 63);
         }
-        let node = chunk.node(layout, 1, i);
-        let redo = if hot != NONE && hot >> 6 == first_word >> 6 { 1 << (hot & 63) } else { 0 };
-        patched_level(node, 1, redo, |_| run_level(!self.hot.bits))
+        patched_level(chunk.node(&self.layout, 1, i), 1, redo, |k| {
+            run_level(!self.word(first_word + k as u64))
+        })
     }
 }
 

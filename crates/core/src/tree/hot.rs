@@ -39,12 +39,12 @@ impl Hot {
 }
 
 impl Tree {
-    /// Makes word `w` (not the hot one), whose stored value is `stored`, the hot one, writing the
-    /// previous one back first. `w`'s chunk gets stored bits.
+    /// Makes word `w` (not the hot one), whose stored value is `stored`, the hot one, handing the
+    /// previous one on first. `w`'s chunk gets stored bits.
     #[inline(always)]
     pub(super) fn adopt(&mut self, w: u64, stored: u64) {
         debug_assert_ne!(w, self.hot.word, "the hot word's stored value is stale");
-        self.flush();
+        self.hand_on();
         let layout = self.layout;
         let leaf = self.materialize(chunk_of(w << 6)).leaf_start(&layout, word_in_chunk(w << 6) >> 6);
         self.hot = Hot { word: w, bits: stored, leaf };
@@ -55,45 +55,59 @@ impl Tree {
     /// compares when nothing changed, and climbs only as far as levels move.
     pub(crate) fn flush(&mut self) {
         self.refresh();
-        self.flush_inline();
+        self.hand_on();
     }
 
-    /// The hot word's part of [`Tree::flush`], inlined where a scattered change hands the hot word
-    /// on: there the call and its register saves cost 10 to 13 of about 160 instructions per change.
-    /// Summaries marked for a refresh may lie under the word; carrying its change into them
-    /// leaves them marked, so nothing is lost.
+    /// Writes the hot word back and carries its change up the summaries, where a change moves on
+    /// to another word or a search needs them. A word marked for a refresh ([`super::dirty`]) stays
+    /// marked and has its change logged instead: its summaries describe an older value.
     #[inline(always)]
-    pub(super) fn flush_inline(&mut self) {
+    pub(super) fn hand_on(&mut self) {
         let w = self.hot.word;
         if w == NONE {
             return;
         }
-        let (layout, top, bits) = (self.layout, self.top, self.hot.bits);
+        let (layout, bits, dirty) = (self.layout, self.hot.bits, self.dirty);
+        let Slot::Mixed(chunk) = &mut self.slots[chunk_of(w << 6)] else {
+            unreachable!("the hot word's chunk holds stored bits");
+        };
+        let marked = dirty && chunk.is_marked(word_in_chunk(w << 6));
+        let stored = &mut chunk.leaf_at(&layout, self.hot.leaf)[layout.leaf_words + (w as usize & 63)];
+        let old = std::mem::replace(stored, bits);
+        if old == bits {
+            return;
+        }
+        if marked {
+            self.mark_written(w, old, bits);
+        } else {
+            self.carry_word(w, self.hot.leaf, old, bits);
+        }
+    }
+
+    /// Carries word `w`'s change from `old` (what the summaries above it describe) to `new` up the
+    /// summaries; its leaf starts at `leaf`. Climbs only as far as levels move.
+    #[inline(always)]
+    pub(super) fn carry_word(&mut self, w: u64, leaf: usize, old: u64, new: u64) {
+        let (layout, top) = (self.layout, self.top);
         let pos = w << 6;
         let j = chunk_of(pos);
         let Slot::Mixed(chunk) = &mut self.slots[j] else {
-            unreachable!("the hot word's chunk holds stored bits");
+            unreachable!("a changed word's chunk holds stored bits");
         };
         let wi = word_in_chunk(pos);
-        let leaf = chunk.leaf_at(&layout, self.hot.leaf);
-        let stored = &mut leaf[layout.leaf_words + (wi & 63)];
-        let old = *stored;
-        let diff = old ^ bits;
-        if diff == 0 {
-            return;
-        }
-        *stored = bits;
-        if diff & (diff - 1) == 0 {
-            // One change since the word became hot (the usual case when addresses are scattered):
-            // its direction says which summaries can move, cheaper than comparing levels.
-            let (flipped, used) = (pos + u64::from(diff.trailing_zeros()), bits & diff != 0);
+        let leaf = chunk.leaf_at(&layout, leaf);
+        let diff = old ^ new;
+        if diff & diff.wrapping_sub(1) == 0 {
+            // One change (the usual case when addresses are scattered): its direction says which
+            // summaries can move, cheaper than comparing levels.
+            let (flipped, used) = (pos + u64::from(diff.trailing_zeros()), new & diff != 0);
             if settle(leaf, top, flipped, old, used) {
                 self.resummarize(flipped, used);
             }
             return;
         }
         let old_level = run_level(!old);
-        let level = run_level(!bits);
+        let level = run_level(!new);
         if layout.l1_count == 0 || level == old_level {
             return;
         }

@@ -109,10 +109,10 @@ pub(crate) struct Tree {
     releases_through: bool,
     /// Whether some summaries wait for a refresh (see [`dirty`]).
     dirty: bool,
-    /// The words whose level-1 summary waits for a refresh, while there are at most
-    /// [`dirty::LOGGED`] of them; past that, `dirty_logged` says so and the marked leaves are rebuilt.
-    dirty_log: [u64; dirty::LOGGED],
-    /// Entries in `dirty_log`, or `LOGGED + 1` once more words than that were marked.
+    /// The changes since the last refresh that may have moved a summary, in order, as (word, old
+    /// value, new value), while there are at most [`dirty::LOGGED`].
+    dirty_log: [(u64, u64, u64); dirty::LOGGED],
+    /// Entries in `dirty_log`, or `LOGGED + 1` once more words than that were written.
     dirty_logged: usize,
     /// `dirty_up[l - 3][n]`: the children of node `n` at level `l` (3..=top) with summaries waiting
     /// for a refresh below them.
@@ -154,7 +154,7 @@ impl Tree {
             hot: Hot::COLD,
             releases_through: false,
             dirty: false,
-            dirty_log: [0; dirty::LOGGED],
+            dirty_log: [(0, 0, 0); dirty::LOGGED],
             dirty_logged: 0,
             dirty_up,
         };
