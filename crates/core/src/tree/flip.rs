@@ -64,18 +64,6 @@ pub(super) fn settle(leaf: &mut [u64], top: u32, pos: u64, old: u64, used: bool)
     update_child(&mut leaf[..stride(1)], wi & 63, short_run_level(!new), used) && top > 1
 }
 
-/// Whether a word's change from `old` to `new` certainly left its level as it was, so no summary
-/// above it moves: for one flipped bit, [`level_kept`]'s test; for more, the levels compared.
-#[inline(always)]
-pub(super) fn word_level_kept(old: u64, new: u64) -> bool {
-    let diff = old ^ new;
-    if diff & diff.wrapping_sub(1) == 0 {
-        let b = u64::from(diff.trailing_zeros());
-        return diff == 0 || level_kept(old, new, b, new & diff != 0);
-    }
-    crate::bits::run_level(!old) == crate::bits::run_level(!new)
-}
-
 /// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from
 /// the word alone. With `b`'s buddy used, the only free block `b` can belong to is `b` itself:
 /// taking it keeps every larger free block and, unless the word is now full, some free bit; giving
