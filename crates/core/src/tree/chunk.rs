@@ -143,6 +143,21 @@ impl Chunk {
         self.leaves[at as usize * layout.leaf_len + layout.leaf_words + (wi & 63)]
     }
 
+    /// Word `k` of the leaf starting at `start`, to write: one bounds check, where the leaf's slice
+    /// and then its word cost three.
+    #[inline(always)]
+    pub(super) fn word_at_mut(&mut self, layout: &Layout, start: usize, k: usize) -> &mut u64 {
+        &mut self.leaves[start + layout.leaf_words + k]
+    }
+
+    /// The level-1 node of the leaf starting at `start` (in a tree with level 1): its fixed length
+    /// spares the bounds checks of every use.
+    #[inline(always)]
+    pub(super) fn node_at_mut(&mut self, start: usize) -> &mut [u64; stride(1)] {
+        let node = &mut self.leaves[start..start + stride(1)];
+        node.try_into().expect("a level-1 node is stride(1) words")
+    }
+
     /// Word `k` of the leaf starting at `start` (from [`Chunk::leaf_start_if_stored`]).
     #[inline(always)]
     pub(super) fn word_at(&self, layout: &Layout, start: usize, k: usize) -> u64 {
@@ -207,6 +222,17 @@ impl Chunk {
             words &= words - 1;
             set_child_level(node, k, run_level(!bitmap[k]));
         }
+    }
+
+    /// Marks word `wi` of the chunk for a refresh (its group and its leaf); whether the chunk had
+    /// no mark before. The tree's part follows in [`super::Tree::log_marked`].
+    #[inline(always)]
+    pub(super) fn mark(&mut self, wi: usize) -> bool {
+        let i = wi >> 6;
+        self.dirty_groups[i] |= 1 << ((wi & 63) / GROUP_WORDS as usize);
+        let was = self.dirty;
+        self.dirty = was | 1 << i;
+        was == 0
     }
 
     /// Whether word `wi` of the chunk lies in a group marked for a refresh.

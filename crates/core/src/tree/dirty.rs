@@ -20,7 +20,6 @@
 //! ([`Tree::refresh`]); reads through `&self` search marked children below instead of trusting
 //! their bits ([`super::exact`]).
 
-use super::chunk::GROUP_WORDS;
 use super::{Slot, Tree, chunk_of, node_level, set_child_level, stride, word_in_chunk};
 
 /// How many changes a refresh carries up one by one, in order, each only as far as levels move
@@ -41,26 +40,24 @@ impl Tree {
         }
     }
 
-    /// Marks word `w`, just written from `old` to `new`, for a refresh of the summaries above it.
-    /// Every change is marked, even one the word alone shows cannot move a summary: that test is a
-    /// branch on random data, and its mispredictions took a given address from about 10 to 20 ns.
+    /// Completes the mark of word `w`, just written from `old` to `new` and marked in its chunk
+    /// `j` ([`super::chunk::Chunk::mark`] says whether that was the chunk's first mark): marks the
+    /// nodes above a newly marked chunk and logs the change. Every change is marked, even one the
+    /// word alone shows cannot move a summary: that test is a branch on random data, and its
+    /// mispredictions took a given address from about 10 to 20 ns. Callers mark through the chunk
+    /// they hold: looking it up again here cost 4 instructions per given address, and 32 per
+    /// release whose hand-on logs a marked word (callgrind, `hotpath random-50 specific`).
     #[inline(always)]
-    pub(super) fn mark_written(&mut self, w: u64, old: u64, new: u64) {
-        // A tree without level 1 keeps no summaries of its single word.
-        if self.layout.l1_count == 0 {
-            return;
-        }
-        let j = chunk_of(w << 6);
-        let Slot::Mixed(chunk) = &mut self.slots[j] else {
-            unreachable!("a written word's chunk holds stored bits");
-        };
-        let i = word_in_chunk(w << 6) >> 6;
-        chunk.dirty_groups[i] |= 1 << ((w & 63) / GROUP_WORDS);
-        let was = chunk.dirty;
-        chunk.dirty = was | 1 << i;
-        if was == 0 {
+    pub(super) fn log_marked(&mut self, j: usize, first_in_chunk: bool, w: u64, old: u64, new: u64) {
+        if first_in_chunk {
             self.mark_chunk_dirty(j);
         }
+        self.log_change(w, old, new);
+    }
+
+    /// Logs word `w`'s change from `old` to `new`; its group of words is marked already.
+    #[inline(always)]
+    pub(super) fn log_change(&mut self, w: u64, old: u64, new: u64) {
         let n = self.dirty_logged;
         if n <= LOGGED {
             if n < LOGGED {

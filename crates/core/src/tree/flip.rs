@@ -2,6 +2,7 @@
 //! level, a clear only raise it) lets each step read one parent bit to learn whether anything
 //! changed, and stop there: most flips in a fragmented pool end at the word.
 
+use super::chunk::Chunk;
 use super::{Slot, Tree, carry_into_l2, chunk_of, node_level, stride, word_in_chunk};
 use crate::bits::{low_bits, short_run_level};
 
@@ -38,11 +39,12 @@ impl Tree {
     }
 }
 
-/// Brings a leaf's level-1 node up to date after the word holding `pos` was flipped from `old`,
-/// working on the leaf the caller already holds. Returns whether the level-1 node's own level may
-/// have moved, so the change must climb further ([`Tree::resummarize`]).
+/// Brings the level-1 node of the leaf starting at `leaf` up to date after the word holding `pos`
+/// was flipped from `old`, working on the chunk the caller already holds. Returns whether the
+/// level-1 node's own level may have moved, so the change must climb further
+/// ([`Tree::resummarize`]).
 #[inline(always)]
-pub(super) fn settle(leaf: &mut [u64], top: u32, pos: u64, old: u64, used: bool) -> bool {
+pub(super) fn settle(chunk: &mut Chunk, leaf: usize, top: u32, pos: u64, old: u64, used: bool) -> bool {
     let wi = word_in_chunk(pos);
     let new = old ^ (1 << (pos & 63));
     if top == 0 || level_kept(old, new, pos & 63, used) {
@@ -52,16 +54,17 @@ pub(super) fn settle(leaf: &mut [u64], top: u32, pos: u64, old: u64, used: bool)
     // holds a used bit. If the word keeps a free block at least that large elsewhere (one parent
     // bit says so), its level stays.
     // (A word that fills up or stops being full certainly changes level: skip the probe.)
+    let node = chunk.node_at_mut(leaf);
     let full = if used { new } else { old } == !0;
     if !full {
         let order = nearest_used_order(if used { old } else { new }, (pos & 63) as u32) as usize;
         let probe = if used { order } else { order - 1 };
-        if probe < stride(1) - 1 && leaf[probe] >> (wi & 63) & 1 == 1 {
+        if probe < stride(1) - 1 && node[probe] >> (wi & 63) & 1 == 1 {
             return false;
         }
     }
     // The word's level moved: its parent takes it; most of the time the parent's own level stays.
-    update_child(&mut leaf[..stride(1)], wi & 63, short_run_level(!new), used) && top > 1
+    update_child(node, wi & 63, short_run_level(!new), used) && top > 1
 }
 
 /// Whether flipping bit `b` (`old` to `new`) certainly left the word's level as it was, judged from

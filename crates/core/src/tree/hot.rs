@@ -16,7 +16,7 @@
 //! ([`Tree::flush`]).
 
 use super::flip::{settle, update_child};
-use super::{Slot, Tree, carry_into_l2, chunk_of, stride, word_in_chunk};
+use super::{Slot, Tree, carry_into_l2, chunk_of, word_in_chunk};
 use crate::bits::{bits_from, run_level};
 
 /// No word is hot.
@@ -72,13 +72,13 @@ impl Tree {
             unreachable!("the hot word's chunk holds stored bits");
         };
         let marked = dirty && chunk.is_marked(word_in_chunk(w << 6));
-        let stored = &mut chunk.leaf_at(&layout, self.hot.leaf)[layout.leaf_words + (w as usize & 63)];
+        let stored = chunk.word_at_mut(&layout, self.hot.leaf, w as usize & 63);
         let old = std::mem::replace(stored, bits);
         if old == bits {
             return;
         }
         if marked {
-            self.mark_written(w, old, bits);
+            self.log_change(w, old, bits);
         } else {
             self.carry_word(w, self.hot.leaf, old, bits);
         }
@@ -95,13 +95,12 @@ impl Tree {
             unreachable!("a changed word's chunk holds stored bits");
         };
         let wi = word_in_chunk(pos);
-        let leaf = chunk.leaf_at(&layout, leaf);
         let diff = old ^ new;
         if diff & diff.wrapping_sub(1) == 0 {
             // One change (the usual case when addresses are scattered): its direction says which
             // summaries can move, cheaper than comparing levels.
             let (flipped, used) = (pos + u64::from(diff.trailing_zeros()), new & diff != 0);
-            if settle(leaf, top, flipped, old, used) {
+            if settle(chunk, leaf, top, flipped, old, used) {
                 self.resummarize(flipped, used);
             }
             return;
@@ -113,7 +112,7 @@ impl Tree {
         }
         // Every level above moves the way the word's did, if at all.
         let used = level < old_level;
-        if !update_child(&mut leaf[..stride(1)], wi & 63, level, used) {
+        if !update_child(chunk.node_at_mut(leaf), wi & 63, level, used) {
             return;
         }
         if let Some(level) = carry_into_l2(chunk, &layout, top, wi >> 6, used) {

@@ -227,12 +227,10 @@ impl Tree {
     #[inline(always)]
     fn flip_through(&mut self, pos: u64, used: bool) -> bool {
         let (j, wi) = (chunk_of(pos), word_in_chunk(pos));
-        let layout = self.layout;
-        let (top, dirty) = (self.top, self.dirty);
+        let (layout, top, dirty) = (self.layout, self.top, self.dirty);
         let Some((chunk, at)) = self.leaf_to_mark(j, wi >> 6, used) else { return false };
         let marked = dirty && chunk.is_marked(wi);
-        let leaf = chunk.leaf_at(&layout, at);
-        let word = &mut leaf[layout.leaf_words + (wi & 63)];
+        let word = chunk.word_at_mut(&layout, at, wi & 63);
         let old = *word;
         if (old >> (pos & 63) & 1 == 1) == used {
             return false;
@@ -240,8 +238,12 @@ impl Tree {
         let new = old ^ 1 << (pos & 63);
         *word = new;
         if used || marked {
-            self.mark_written(pos >> 6, old, new);
-        } else if settle(leaf, top, pos, old, used) {
+            // A tree without level 1 keeps no summaries of its single word.
+            if layout.l1_count > 0 {
+                let first_in_chunk = chunk.mark(wi);
+                self.log_marked(j, first_in_chunk, pos >> 6, old, new);
+            }
+        } else if settle(chunk, at, top, pos, old, used) {
             self.resummarize(pos, used);
         }
         true
