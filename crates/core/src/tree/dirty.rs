@@ -5,8 +5,9 @@
 //! summary nodes nobody will search next (measured: about 40 ns per given address in a fragmented
 //! /8, 11 ns of it the flip itself). A burst of them (a controller restoring its leases, static
 //! assignments from a file) now costs the flips and a mark each; the summaries catch up at the next
-//! search that trusts them. Releases still carry their change at once: a search for
-//! the next free address usually follows them, and a deferred change costs a second lookup there.
+//! search that trusts them. Releases still carry their change at once unless their word is marked
+//! already (then it is logged): a search for the next free address usually follows them, and a
+//! deferred change costs a second lookup there.
 //!
 //! The marks: per chunk, its marked leaves and, per leaf, its marked groups of four words; per
 //! node above, its marked children. Up to [`LOGGED`] changes are also logged as (word, old, new) and
