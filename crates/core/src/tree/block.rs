@@ -45,7 +45,8 @@ impl Tree {
             return None;
         }
         let i = nodes.trailing_zeros() as usize;
-        let leaf = chunk.leaf_mut(&layout, i);
+        let start = chunk.leaf_start(&layout, i);
+        let leaf = chunk.whole_leaf_at(&layout, start);
         let runs = aligned_runs(leaf[stride(1) - 2], k - 6);
         debug_assert_ne!(runs, 0, "the level-2 node promised a free block in leaf {i}");
         let first = u64::from(runs.trailing_zeros());
@@ -91,9 +92,9 @@ impl Tree {
         let (layout, top) = (self.layout, self.top);
         // Nothing to mark means the block is wholly in the wanted state: its first position fails.
         let (chunk, at) = self.leaf_to_mark(j, i, used).ok_or(start)?;
-        let leaf = chunk.leaf_at(&layout, at);
+        let leaf = chunk.whole_leaf_at(&layout, at);
         let was = if used { 0 } else { !0 };
-        let words = &leaf[layout.leaf_words + (wi & 63)..][..count as usize];
+        let words = &leaf[stride(1) + (wi & 63)..][..count as usize];
         if !all_equal(words, was) {
             return Err(first_unequal(words, was, start));
         }

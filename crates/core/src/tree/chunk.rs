@@ -12,6 +12,9 @@ use crate::bits::{low_bits, run_level};
 /// Words per group marked for a refresh (see [`Chunk::dirty_groups`]).
 pub(super) const GROUP_WORDS: u64 = 4;
 
+/// Words in every leaf of a tree with a level 2: the level-1 node, then 64 bitmap words.
+pub(super) const WHOLE_LEAF: usize = stride(1) + 64;
+
 /// Marks a level-1 node without a leaf.
 const ABSENT: u8 = u8::MAX;
 
@@ -113,6 +116,15 @@ impl Chunk {
     #[inline(always)]
     pub(super) fn leaf_at(&mut self, layout: &Layout, start: usize) -> &mut [u64] {
         &mut self.leaves[start..start + layout.leaf_len]
+    }
+
+    /// [`Chunk::leaf_at`] in a tree with a level 2, whose leaves are all [`WHOLE_LEAF`] words: the
+    /// fixed length spares the bounds checks of every use (a block's words, its level-1 node).
+    #[inline(always)]
+    pub(super) fn whole_leaf_at(&mut self, layout: &Layout, start: usize) -> &mut [u64; WHOLE_LEAF] {
+        debug_assert_eq!(layout.leaf_len, WHOLE_LEAF);
+        let leaf = &mut self.leaves[start..start + WHOLE_LEAF];
+        leaf.try_into().expect("a leaf is WHOLE_LEAF words")
     }
 
     #[cold]
