@@ -118,11 +118,12 @@ impl Chunk {
         &mut self.leaves[start..start + layout.leaf_len]
     }
 
-    /// [`Chunk::leaf_at`] in a tree with a level 2, whose leaves are all [`WHOLE_LEAF`] words: the
-    /// fixed length spares the bounds checks of every use (a block's words, its level-1 node).
+    /// [`Chunk::leaf_at`] in a tree with a level 2, whose leaves are all [`WHOLE_LEAF`] words: one
+    /// bounds check for the leaf, and none for reads at fixed offsets in it (its level-1 node's
+    /// masks); a block's words are checked against the known length.
     #[inline(always)]
     pub(super) fn whole_leaf_at(&mut self, layout: &Layout, start: usize) -> &mut [u64; WHOLE_LEAF] {
-        debug_assert_eq!(layout.leaf_len, WHOLE_LEAF);
+        debug_assert!(layout.leaf_len == WHOLE_LEAF && layout.leaf_words == stride(1));
         let leaf = &mut self.leaves[start..start + WHOLE_LEAF];
         leaf.try_into().expect("a leaf is WHOLE_LEAF words")
     }
