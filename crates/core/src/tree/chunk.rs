@@ -124,8 +124,14 @@ impl Chunk {
     #[inline(always)]
     pub(super) fn whole_leaf_at(&mut self, layout: &Layout, start: usize) -> &mut [u64; WHOLE_LEAF] {
         debug_assert!(layout.leaf_len == WHOLE_LEAF && layout.leaf_words == stride(1));
-        let leaf = &mut self.leaves[start..start + WHOLE_LEAF];
-        leaf.try_into().expect("a leaf is WHOLE_LEAF words")
+        self.words_at(start)
+    }
+
+    /// The `N` stored words from `start`, as an array: one bounds check here, none where it is used.
+    #[inline(always)]
+    fn words_at<const N: usize>(&mut self, start: usize) -> &mut [u64; N] {
+        let words = &mut self.leaves[start..start + N];
+        words.try_into().expect("the slice is N words")
     }
 
     #[cold]
@@ -167,8 +173,7 @@ impl Chunk {
     /// spares the bounds checks of every use.
     #[inline(always)]
     pub(super) fn node_at_mut(&mut self, start: usize) -> &mut [u64; stride(1)] {
-        let node = &mut self.leaves[start..start + stride(1)];
-        node.try_into().expect("a level-1 node is stride(1) words")
+        self.words_at(start)
     }
 
     /// Word `k` of the leaf starting at `start` (from [`Chunk::leaf_start_if_stored`]).
