@@ -13,7 +13,7 @@
 //! release there at or past the first mark therefore moves neither mark.
 
 use super::Tree;
-use super::hot::NONE;
+use super::hot::{Hot, NONE};
 use crate::bits::{bits_from, low_bits};
 
 impl Tree {
@@ -33,36 +33,40 @@ impl Tree {
     #[cold]
     #[inline(never)]
     fn clear_below_mark(&mut self, pos: u64) -> bool {
-        let flipped = if pos >> 6 == self.hot.word {
-            self.flip_to(pos, false)
+        let (flipped, handed_on) = if pos >> 6 == self.hot.word {
+            (self.flip_to(pos, false), Hot::COLD)
         } else if self.releases_through {
             // This moves the marks too; moving them again for the same release changes nothing.
-            self.clear_through(pos)
+            (self.clear_through(pos), Hot::COLD)
         } else {
-            self.flip_into_hot(pos, false)
+            let handed_on = self.hot;
+            (self.flip_into_hot(pos, false), handed_on)
         };
         if flipped {
-            self.note_release(pos);
+            self.note_release(pos, handed_on);
         }
         flipped
     }
 
     /// Moves the marks after a flip of `pos` outside the hot word at or past the first mark (its word
-    /// may have become hot): only a word below the second mark moves them.
+    /// may have become hot, handing on `handed_on`; see [`Tree::note_release`]): only a word below
+    /// the second mark moves them.
     #[inline(always)]
-    pub(super) fn marks_after_flip(&mut self, pos: u64, used: bool) {
+    pub(super) fn marks_after_flip(&mut self, pos: u64, used: bool, handed_on: Hot) {
         if pos & !63 < self.low_resume {
             if used {
                 self.keep_resume_clear_of_hot();
             } else {
-                self.note_release(pos);
+                self.note_release(pos, handed_on);
             }
         }
     }
 
     /// Moves the marks after `pos` was released, so that both still hold and the next search starts
-    /// as close to its answer as they allow.
-    pub(super) fn note_release(&mut self, pos: u64) {
+    /// as close to its answer as they allow. `handed_on` is the word this release handed on when it
+    /// made its own word hot, with its value ([`Hot::COLD`] if none): first fit's usual release
+    /// hands on the first mark's word, whose value the marks then need.
+    pub(super) fn note_release(&mut self, pos: u64, handed_on: Hot) {
         let (low, resume) = (self.low_free, self.low_resume);
         let low_end = (low | 63) + 1;
         if pos >> 6 == low >> 6 {
@@ -73,13 +77,14 @@ impl Tree {
             // Between `pos`'s word and the old mark nothing is free; past the old mark's word
             // nothing is free below the second mark. If the old mark's word holds nothing free from
             // the mark on, the two gaps join.
-            self.low_resume = if self.spent_from(low) { resume.max(low_end).min(self.size()) } else { low };
+            self.low_resume =
+                if self.spent_from(low, handed_on) { resume.max(low_end).min(self.size()) } else { low };
             self.low_free = pos;
         } else if pos < resume {
             // Past the first mark's word but below the second: if nothing is free in the first
             // mark's word from the mark on, `pos` is the lowest free position and becomes the mark;
             // otherwise the second mark comes down to `pos`.
-            if self.spent_from(low) {
+            if self.spent_from(low, handed_on) {
                 self.low_free = pos;
             } else {
                 self.low_resume = pos;
@@ -89,8 +94,17 @@ impl Tree {
     }
 
     /// Whether no position from `low` to the end of its word is free (true past the pool's end).
-    fn spent_from(&self, low: u64) -> bool {
-        low >= self.size() || self.word(low >> 6) | low_bits((low & 63) as u32) == !0
+    /// When that word is `handed_on`, its value is at hand: no chunk lookup (measured: first-fit
+    /// release + next free 269.4 -> 247.8 instructions on random-50).
+    #[inline(always)]
+    fn spent_from(&self, low: u64, handed_on: Hot) -> bool {
+        if low >= self.size() {
+            return true;
+        }
+        let w = low >> 6;
+        let word = if w == handed_on.word { handed_on.bits } else { self.word(w) };
+        debug_assert_eq!(word, self.word(w), "the handed-on word is not word {w}");
+        word | low_bits((low & 63) as u32) == !0
     }
 
     /// Brings the second mark down to the hot word's start unless the hot word is the first mark's

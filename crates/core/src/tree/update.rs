@@ -147,9 +147,10 @@ impl Tree {
         if !used && self.releases_through {
             return self.clear_through(pos);
         }
+        let handed_on = self.hot;
         let flipped = self.flip_into_hot(pos, used);
         if flipped {
-            self.marks_after_flip(pos, used);
+            self.marks_after_flip(pos, used, handed_on);
         }
         flipped
     }
@@ -235,7 +236,7 @@ impl Tree {
     pub(super) fn clear_through(&mut self, pos: u64) -> bool {
         let flipped = self.flip_through(pos, false);
         if flipped {
-            self.marks_after_flip(pos, false);
+            self.marks_after_flip(pos, false, Hot::COLD);
         }
         flipped
     }
