@@ -10,10 +10,10 @@
 //!
 //! Invariant: the stored bitmap and every stored summary not marked for a refresh
 //! ([`super::dirty`]) agree with each other; the pool's true state differs from them only in word
-//! [`Hot::word`], whose true value is [`Hot::bits`]. Reads that must be exact go through
-//! [`Tree::word`], [`Tree::next_free`], [`Tree::next_used`] and [`Tree::max_free_order`], which lay
-//! the hot word over the stored answer; searches for blocks write the word back first
-//! ([`Tree::flush`]).
+//! [`Hot::word`], whose true value is [`Hot::bits`] and whose stored copy holds [`Hot::stored`].
+//! Reads that must be exact go through [`Tree::word`], [`Tree::next_free`], [`Tree::next_used`]
+//! and [`Tree::max_free_order`], which lay the hot word over the stored answer; searches for blocks
+//! write the word back first ([`Tree::flush`]).
 
 use super::flip::{settle, update_child};
 use super::{Slot, Tree, carry_into_l2, chunk_of, word_in_chunk};
@@ -22,20 +22,24 @@ use crate::bits::{bits_from, run_level};
 /// No word is hot.
 pub(super) const NONE: u64 = u64::MAX;
 
-/// The hot word's index and true value.
+/// The hot word's index, true value and stored value.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hot {
     /// Index of the word (position / 64), or [`NONE`].
     pub(super) word: u64,
     /// Its true value; the stored copy and the summaries may still hold an older one.
     pub(super) bits: u64,
+    /// What its stored copy holds (equal to `bits` when no word is hot). A word that changes and
+    /// changes back (a release taken back, an allocation released) is then handed on with one
+    /// compare, no lookup of its chunk.
+    pub(super) stored: u64,
     /// Where its leaf starts in its chunk's leaves (see [`super::chunk::Chunk::leaf_start`]), so
     /// writing it back needs no lookup.
     pub(super) leaf: usize,
 }
 
 impl Hot {
-    pub(super) const COLD: Hot = Hot { word: NONE, bits: 0, leaf: 0 };
+    pub(super) const COLD: Hot = Hot { word: NONE, bits: 0, stored: 0, leaf: 0 };
 }
 
 impl Tree {
@@ -47,7 +51,7 @@ impl Tree {
         self.hand_on();
         let layout = self.layout;
         let leaf = self.materialize(chunk_of(w << 6)).leaf_start(&layout, word_in_chunk(w << 6) >> 6);
-        self.hot = Hot { word: w, bits: stored, leaf };
+        self.hot = Hot { word: w, bits: stored, stored, leaf };
     }
 
     /// Brings every summary up to date for a search that trusts them: the ones marked for a
@@ -56,31 +60,31 @@ impl Tree {
     pub(crate) fn flush(&mut self) {
         self.refresh();
         self.hand_on();
+        self.hot.stored = self.hot.bits;
     }
 
     /// Writes the hot word back and carries its change up the summaries, where a change moves on
     /// to another word or a search needs them. A word marked for a refresh ([`super::dirty`]) stays
-    /// marked and has its change logged instead: its summaries describe an older value.
+    /// marked and has its change logged instead: its summaries describe an older value. The caller
+    /// then makes another word hot, or records this one's new stored value ([`Tree::flush`]):
+    /// writing it here would be a dead store on the usual path.
     #[inline(always)]
     pub(super) fn hand_on(&mut self) {
-        let w = self.hot.word;
-        if w == NONE {
+        let Hot { word: w, bits, stored: old, leaf } = self.hot;
+        // Also true when no word is hot.
+        if bits == old {
             return;
         }
-        let (layout, bits, dirty) = (self.layout, self.hot.bits, self.dirty);
+        let (layout, dirty) = (self.layout, self.dirty);
         let Slot::Mixed(chunk) = &mut self.slots[chunk_of(w << 6)] else {
             unreachable!("the hot word's chunk holds stored bits");
         };
         let marked = dirty && chunk.is_marked(word_in_chunk(w << 6));
-        let stored = chunk.word_at_mut(&layout, self.hot.leaf, w as usize & 63);
-        let old = std::mem::replace(stored, bits);
-        if old == bits {
-            return;
-        }
+        *chunk.word_at_mut(&layout, leaf, w as usize & 63) = bits;
         if marked {
             self.log_change(w, old, bits);
         } else {
-            self.carry_word(w, self.hot.leaf, old, bits);
+            self.carry_word(w, leaf, old, bits);
         }
     }
 
@@ -128,7 +132,7 @@ impl Tree {
 
     /// Whether the hot word differs from its stored copy (the summaries lag behind it).
     pub(super) fn hot_is_dirty(&self) -> bool {
-        self.hot.word != NONE && self.stored_word(self.hot.word) != self.hot.bits
+        self.hot.bits != self.hot.stored
     }
 
     /// The true bitmap word `w`.

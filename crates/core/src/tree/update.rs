@@ -171,7 +171,7 @@ impl Tree {
                 return false;
             }
             self.hand_on();
-            self.hot = Hot { word: w, bits: stored ^ bit, leaf };
+            self.hot = Hot { word: w, bits: stored ^ bit, stored, leaf };
             return true;
         }
         let stored = self.stored_word(w);

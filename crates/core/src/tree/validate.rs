@@ -31,6 +31,20 @@ impl Tree {
     /// [`Tree::validate`] of a tree with no summaries marked for a refresh.
     fn validate_refreshed(&self) -> Result<(), String> {
         let mut rebuilt = self.clone();
+        let hot = self.hot;
+        if hot.word == super::hot::NONE && hot.bits != hot.stored {
+            return Err(format!(
+                "no word is hot, yet its value {:#x} is not its stored {:#x}",
+                hot.bits, hot.stored
+            ));
+        }
+        if hot.word != super::hot::NONE
+            && hot.word < self.size().div_ceil(64)
+            && self.stored_word(hot.word) != hot.stored
+        {
+            let stored = self.stored_word(hot.word);
+            return Err(format!("hot word {} is stored as {stored:#x}, it says {:#x}", hot.word, hot.stored));
+        }
         if self.hot.word != super::hot::NONE {
             if self.hot.word >= self.size().div_ceil(64) {
                 return Err(format!("hot word {} is past the pool", self.hot.word));
