@@ -67,7 +67,8 @@ impl Tree {
     /// to another word or a search needs them. A word marked for a refresh ([`super::dirty`]) stays
     /// marked and has its change logged instead: its summaries describe an older value. The caller
     /// then makes another word hot, or records this one's new stored value ([`Tree::flush`]):
-    /// writing it here would be a dead store on the usual path.
+    /// writing it here would be a dead store on the usual path. Until one of those, a second call
+    /// would carry the same change again.
     #[inline(always)]
     pub(super) fn hand_on(&mut self) {
         let Hot { word: w, bits, stored: old, leaf } = self.hot;
