@@ -32,25 +32,26 @@ impl Tree {
     fn validate_refreshed(&self) -> Result<(), String> {
         let mut rebuilt = self.clone();
         let hot = self.hot;
-        if hot.word == super::hot::NONE && hot.bits != hot.stored {
-            return Err(format!(
-                "no word is hot, yet its value {:#x} is not its stored {:#x}",
-                hot.bits, hot.stored
-            ));
-        }
-        if hot.word != super::hot::NONE
-            && hot.word < self.size().div_ceil(64)
-            && self.stored_word(hot.word) != hot.stored
-        {
-            let stored = self.stored_word(hot.word);
-            return Err(format!("hot word {} is stored as {stored:#x}, it says {:#x}", hot.word, hot.stored));
-        }
-        if self.hot.word != super::hot::NONE {
-            if self.hot.word >= self.size().div_ceil(64) {
-                return Err(format!("hot word {} is past the pool", self.hot.word));
+        if hot.word == super::hot::NONE {
+            if hot.bits != hot.stored {
+                return Err(format!(
+                    "no word is hot, yet its value {:#x} is not its stored {:#x}",
+                    hot.bits, hot.stored
+                ));
             }
-            if !matches!(self.slots[super::chunk_of(self.hot.word << 6)], Slot::Mixed(_)) {
-                return Err(format!("hot word {}'s chunk holds no stored bits", self.hot.word));
+        } else {
+            if hot.word >= self.size().div_ceil(64) {
+                return Err(format!("hot word {} is past the pool", hot.word));
+            }
+            if !matches!(self.slots[super::chunk_of(hot.word << 6)], Slot::Mixed(_)) {
+                return Err(format!("hot word {}'s chunk holds no stored bits", hot.word));
+            }
+            let stored = self.stored_word(hot.word);
+            if stored != hot.stored {
+                return Err(format!(
+                    "hot word {} is stored as {stored:#x}, it says {:#x}",
+                    hot.word, hot.stored
+                ));
             }
         }
         for (j, slot) in self.slots.iter().enumerate() {
