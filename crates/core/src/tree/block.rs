@@ -10,6 +10,23 @@ use super::hot::Hot;
 use super::{CHUNK_ORDER, Tree, carry_level_into_l2, chunk_of, node_level, stride, word_in_chunk};
 use crate::bits::{aligned_runs, low_bits, short_run_level};
 
+/// Calls `$tree.$method::<K>($args)` with the block order `$k` (6 to 12) as the constant `K`, so each
+/// order's path has its word count, masks and shifts folded in rather than computed per call.
+macro_rules! by_order {
+    ($k:expr, $tree:ident.$method:ident($($arg:expr),*)) => {
+        match $k {
+            6 => $tree.$method::<6>($($arg),*),
+            7 => $tree.$method::<7>($($arg),*),
+            8 => $tree.$method::<8>($($arg),*),
+            9 => $tree.$method::<9>($($arg),*),
+            10 => $tree.$method::<10>($($arg),*),
+            11 => $tree.$method::<11>($($arg),*),
+            12 => $tree.$method::<12>($($arg),*),
+            k => unreachable!("order {k} is not a leaf block"),
+        }
+    };
+}
+
 impl Tree {
     /// Whether blocks of order `k` take this path: whole words under one level-1 node, in a tree
     /// whose leaves hold 64 words (every tree with a level 2).
@@ -22,6 +39,13 @@ impl Tree {
     /// start.
     pub(crate) fn take_first_block(&mut self, k: u32) -> Option<u64> {
         debug_assert!(self.is_leaf_block(k));
+        by_order!(k, self.take_first_block_of())
+    }
+
+    /// [`Tree::take_first_block`] for order `K`.
+    #[inline(always)]
+    fn take_first_block_of<const K: u32>(&mut self) -> Option<u64> {
+        let k = K;
         // The descent trusts the stored summaries (a call only when a word is hot or some wait).
         if self.hot.word != super::hot::NONE || self.dirty {
             self.flush();
@@ -66,20 +90,21 @@ impl Tree {
     /// Takes the aligned block of order `k` at `start` (see [`Tree::is_leaf_block`]) if every
     /// position in it is free; otherwise changes nothing and returns the first used one.
     pub(crate) fn take_given_block(&mut self, start: u64, k: u32) -> Result<(), u64> {
-        self.mark_given_block(start, k, true)
+        by_order!(k, self.mark_given_block(start, true))
     }
 
     /// Frees the aligned block of order `k` at `start` (see [`Tree::is_leaf_block`]) if every
     /// position in it is used; otherwise changes nothing and returns the first free one.
     pub(crate) fn free_block(&mut self, start: u64, k: u32) -> Result<(), u64> {
-        self.mark_given_block(start, k, false)
+        by_order!(k, self.mark_given_block(start, false))
     }
 
     /// Marks the block at `start` used (`used`) or free if every position in it is in the other
     /// state; otherwise changes nothing and returns the first that is not. One lookup of the leaf,
     /// one pass over the block's words, one mask operation per level.
     #[inline(always)]
-    fn mark_given_block(&mut self, start: u64, k: u32, used: bool) -> Result<(), u64> {
+    fn mark_given_block<const K: u32>(&mut self, start: u64, used: bool) -> Result<(), u64> {
+        let k = K;
         debug_assert!(self.is_leaf_block(k) && start.is_multiple_of(1 << k));
         let count = 1u64 << (k - 6);
         if self.hot.word.wrapping_sub(start >> 6) < count {
