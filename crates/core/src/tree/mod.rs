@@ -226,23 +226,16 @@ impl Tree {
     /// Turns a uniform chunk into stored bits and summaries, and returns it.
     #[inline(always)]
     fn materialize(&mut self, j: usize) -> &mut Chunk {
-        if !matches!(self.slots[j], Slot::Mixed(_)) {
-            self.materialize_slow(j);
+        // One lookup of the slot: the cold path writes through the same borrow, so the match below
+        // folds into the check above rather than indexing and testing the slot again.
+        let slot = &mut self.slots[j];
+        if !matches!(slot, Slot::Mixed(_)) {
+            materialize_slow(slot, &self.layout, self.order);
         }
-        match &mut self.slots[j] {
+        match slot {
             Slot::Mixed(chunk) => chunk,
             _ => unreachable!("chunk was just materialized"),
         }
-    }
-
-    #[cold]
-    fn materialize_slow(&mut self, j: usize) {
-        let chunk = match self.slots[j] {
-            Slot::Mixed(_) => return,
-            Slot::Free => Chunk::free(&self.layout),
-            Slot::Full => Chunk::filled(&self.layout, self.order, !0),
-        };
-        self.slots[j] = Slot::Mixed(Box::new(chunk));
     }
 
     /// Recomputes levels 3 and up from the chunks.
@@ -367,4 +360,15 @@ fn set_children(node: &mut [u64], children: u64, level: u32) {
         filled |= u64::from(*mask != 0) << (k + level);
     }
     nonempty[0] = filled;
+}
+
+/// Replaces a uniform slot with its stored bits and summaries.
+#[cold]
+fn materialize_slow(slot: &mut Slot, layout: &Layout, order: u32) {
+    let chunk = match slot {
+        Slot::Mixed(_) => return,
+        Slot::Free => Chunk::free(layout),
+        Slot::Full => Chunk::filled(layout, order, !0),
+    };
+    *slot = Slot::Mixed(Box::new(chunk));
 }
