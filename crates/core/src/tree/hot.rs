@@ -71,22 +71,55 @@ impl Tree {
     /// would carry the same change again.
     #[inline(always)]
     pub(super) fn hand_on(&mut self) {
-        let Hot { word: w, bits, stored: old, leaf } = self.hot;
+        self.hand_on_word(self.hot);
+    }
+
+    /// [`Tree::hand_on`] of `was`, the hot word until just now.
+    #[inline(always)]
+    pub(super) fn hand_on_word(&mut self, was: Hot) {
         // Also true when no word is hot.
-        if bits == old {
+        if was.bits == was.stored {
             return;
         }
+        if self.write_back(was) {
+            self.log_change(was.word, was.stored, was.bits);
+        } else {
+            self.carry_word(was.word, was.leaf, was.stored, was.bits);
+        }
+    }
+
+    /// [`Tree::hand_on_word`] for a caller with nothing left to do after it: the carry, when one
+    /// is needed, is a tail call, so the caller saves no registers around it. Returns true.
+    #[inline(always)]
+    pub(super) fn hand_on_last(&mut self, was: Hot) -> bool {
+        if was.bits == was.stored {
+            return true;
+        }
+        if self.write_back(was) {
+            self.log_change(was.word, was.stored, was.bits);
+            return true;
+        }
+        self.carry_word_out_of_line(was.word, was.leaf, was.stored, was.bits)
+    }
+
+    /// Writes `was`, the hot word until just now, to its stored copy; returns whether its word is
+    /// marked for a refresh (its change is then logged rather than carried).
+    #[inline(always)]
+    fn write_back(&mut self, was: Hot) -> bool {
         let (layout, dirty) = (self.layout, self.dirty);
-        let Slot::Mixed(chunk) = &mut self.slots[chunk_of(w << 6)] else {
+        let Slot::Mixed(chunk) = &mut self.slots[chunk_of(was.word << 6)] else {
             unreachable!("the hot word's chunk holds stored bits");
         };
-        let marked = dirty && chunk.is_marked(word_in_chunk(w << 6));
-        *chunk.word_at_mut(&layout, leaf, w as usize & 63) = bits;
-        if marked {
-            self.log_change(w, old, bits);
-        } else {
-            self.carry_word(w, leaf, old, bits);
-        }
+        let marked = dirty && chunk.is_marked(word_in_chunk(was.word << 6));
+        *chunk.word_at_mut(&layout, was.leaf, was.word as usize & 63) = was.bits;
+        marked
+    }
+
+    /// [`Tree::carry_word`], called rather than inlined; returns true for [`Tree::hand_on_last`].
+    #[inline(never)]
+    fn carry_word_out_of_line(&mut self, w: u64, leaf: usize, old: u64, new: u64) -> bool {
+        self.carry_word(w, leaf, old, new);
+        true
     }
 
     /// Carries word `w`'s change from `old` (what the summaries above it describe) to `new` up the
