@@ -77,49 +77,43 @@ impl Tree {
     /// [`Tree::hand_on`] of `was`, the hot word until just now.
     #[inline(always)]
     pub(super) fn hand_on_word(&mut self, was: Hot) {
-        // Also true when no word is hot.
-        if was.bits == was.stored {
-            return;
-        }
         if self.write_back(was) {
-            self.log_change(was.word, was.stored, was.bits);
-        } else {
             self.carry_word(was.word, was.leaf, was.stored, was.bits);
         }
     }
 
-    /// [`Tree::hand_on_word`] for a caller with nothing left to do after it: the carry, when one
-    /// is needed, is a tail call, so the caller saves no registers around it. Returns true.
+    /// [`Tree::hand_on_word`] with the carry, when one is needed, called rather than inlined: for
+    /// a caller whose usual hand-on is a store at most, so the carry's registers stay out of it.
     #[inline(always)]
-    pub(super) fn hand_on_last(&mut self, was: Hot) -> bool {
-        if was.bits == was.stored {
-            return true;
-        }
+    pub(super) fn hand_on_word_carrying_apart(&mut self, was: Hot) {
         if self.write_back(was) {
-            self.log_change(was.word, was.stored, was.bits);
-            return true;
+            self.carry_word_out_of_line(was.word, was.leaf, was.stored, was.bits);
         }
-        self.carry_word_out_of_line(was.word, was.leaf, was.stored, was.bits)
     }
 
-    /// Writes `was`, the hot word until just now, to its stored copy; returns whether its word is
-    /// marked for a refresh (its change is then logged rather than carried).
+    /// Hands `was`, the hot word until just now, on as far as a store goes: nothing if it did not
+    /// change (also when no word was hot); else its stored copy is written, and its change logged
+    /// if its word is marked for a refresh. Returns whether the change is still to be carried up.
     #[inline(always)]
     fn write_back(&mut self, was: Hot) -> bool {
+        if was.bits == was.stored {
+            return false;
+        }
         let (layout, dirty) = (self.layout, self.dirty);
         let Slot::Mixed(chunk) = &mut self.slots[chunk_of(was.word << 6)] else {
             unreachable!("the hot word's chunk holds stored bits");
         };
         let marked = dirty && chunk.is_marked(word_in_chunk(was.word << 6));
         *chunk.word_at_mut(&layout, was.leaf, was.word as usize & 63) = was.bits;
-        marked
+        if marked {
+            self.log_change(was.word, was.stored, was.bits);
+        }
+        !marked
     }
 
-    /// [`Tree::carry_word`], called rather than inlined; returns true for [`Tree::hand_on_last`].
     #[inline(never)]
-    fn carry_word_out_of_line(&mut self, w: u64, leaf: usize, old: u64, new: u64) -> bool {
+    fn carry_word_out_of_line(&mut self, w: u64, leaf: usize, old: u64, new: u64) {
         self.carry_word(w, leaf, old, new);
-        true
     }
 
     /// Carries word `w`'s change from `old` (what the summaries above it describe) to `new` up the

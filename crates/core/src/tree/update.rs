@@ -188,7 +188,8 @@ impl Tree {
         // The marks read the word handed on from `was`, not from its stored copy: they may move
         // first.
         self.marks_after_flip(pos, used, was);
-        self.hand_on_last(was)
+        self.hand_on_word_carrying_apart(was);
+        true
     }
 
     /// The rest of [`Tree::flip_elsewhere`] for a word marked for a refresh, just written from
