@@ -3,8 +3,8 @@
 //! A leaf is a level-1 node's masks followed by the 64 bitmap words under it (4,096 positions,
 //! 576 bytes). A level-1 node without a leaf is entirely free. Why leaves and not the whole chunk:
 //! a pool holding small clusters scattered over a huge space (a /24 here and there in a /0) would
-//! otherwise pay 36 KiB per 2^18 chunk touched; with leaves it pays about 0.8 KiB per cluster, while
-//! a dense chunk still costs 1.13 bits per address.
+//! otherwise pay 36 KiB per 2^18 chunk touched; with leaves it pays about 0.9 KiB per cluster, while
+//! a dense chunk still costs 1.14 bits per address.
 
 use super::{Layout, set_child_level, stride, write_levels};
 use crate::bits::{low_bits, run_level};

@@ -17,8 +17,8 @@
 //! is [`Slot::Free`], and one marked whole by a large block is [`Slot::Full`]. Inside a chunk, each
 //! level-1 node and its 64 bitmap words (a leaf, 4,096 positions) are stored on first touch too
 //! ([`chunk`]). Levels 3 and up (at most 256 nodes, for a /0) are plain arrays. A fresh /0 therefore
-//! holds about 300 KiB, a cluster of addresses about 0.8 KiB however far from the others, and a
-//! dense pool 1.13 bits per address. Storage follows the most that was ever touched: a leaf or
+//! holds about 300 KiB, a cluster of addresses about 0.9 KiB however far from the others, and a
+//! dense pool 1.14 bits per address. Storage follows the most that was ever touched: a leaf or
 //! chunk freed again stays stored.
 //!
 //! The summaries are lazy in two more ways. Single-address changes go to one hot word held in the
