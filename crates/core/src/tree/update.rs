@@ -177,8 +177,9 @@ impl Tree {
             if (stored & bit != 0) == used {
                 return false;
             }
-            *word = stored ^ bit;
-            self.log_change(pos >> 6, stored, stored ^ bit);
+            let new = stored ^ bit;
+            *word = new;
+            self.log_change(pos >> 6, stored, new);
             if self.flip_moves_marks(pos) {
                 self.move_marks_after_marked_flip(pos, used);
             }
